@@ -1,0 +1,239 @@
+// The policy file: every value a rule uses, with the seed's values as defaults.
+// Pure: it takes an already-parsed object and returns a complete config or the errors that name
+// the offending field. Reading the file is the CLI's job.
+import { Ajv, type ErrorObject } from 'ajv';
+import { RULE_IDS, type Mode, type RuleId } from './types.js';
+
+export interface ExclusionEntry {
+  apiGroups: string[];
+  kinds: string[];
+  clusters: string[];
+}
+
+export interface PolicyConfig {
+  cilium: {
+    namespace: string;
+    releaseName: string;
+    configMapName: string;
+    k8sServiceHost: string;
+    k8sServicePort: string;
+    /** Values of kubeProxyReplacement that count as "on". Add "strict" only for Cilium 1.14. */
+    kubeProxyReplacementOn: string[];
+  };
+  identify: {
+    /** Helm chart names that are Cilium, from any Helm repository. */
+    charts: string[];
+    /** repoURL suffixes of OCI sources (no `chart` field) that are Cilium. */
+    ociRepoSuffixes: string[];
+    /** Paths in a Git repository that hold the Cilium chart. */
+    gitPaths: string[];
+    /** Applications that are Cilium whatever they render: "namespace/name". */
+    applications: string[];
+    /**
+     * Destinations that mean "this cluster" (server URL or cluster name). Empty: every
+     * destination, so an Application aimed at a cluster we cannot resolve is still guarded.
+     */
+    destinations: string[];
+  };
+  syncOptions: {
+    required: string;
+    forbidden: string[];
+  };
+  argocd: {
+    configMapName: string;
+    /** Namespaces where argocd-cm is Argo CD's own. Empty: any namespace. */
+    namespaces: string[];
+    partOfLabel: string;
+    exclusion: ExclusionEntry;
+  };
+  breakGlass: {
+    groups: string[];
+    users: string[];
+  };
+  limits: {
+    /** Largest Helm values string (bytes) the engine parses. */
+    valuesBytes: number;
+    /** Most alias expansions in one YAML string (YAML bombs). */
+    yamlAliases: number;
+    /** Deepest nesting of one YAML or JSON value. */
+    depth: number;
+  };
+  rules: Record<RuleId, { mode: Mode }>;
+}
+
+export const DEFAULT_RULE_MODES: Record<RuleId, Mode> = {
+  R1: 'deny',
+  R2: 'deny',
+  R3: 'deny',
+  'R3.replace': 'deny',
+  R4: 'deny',
+  'R4.endpoint': 'warn',
+  R5: 'deny',
+  V1: 'deny',
+  D1: 'deny',
+  C1: 'deny',
+  C2: 'deny',
+  M1: 'deny',
+};
+
+export function defaultConfig(): PolicyConfig {
+  return {
+    cilium: {
+      namespace: 'kube-system',
+      releaseName: 'cilium',
+      configMapName: 'cilium-config',
+      k8sServiceHost: 'localhost',
+      k8sServicePort: '7445',
+      kubeProxyReplacementOn: ['true'],
+    },
+    identify: {
+      charts: ['cilium'],
+      ociRepoSuffixes: ['/cilium'],
+      gitPaths: ['install/kubernetes/cilium'],
+      applications: [],
+      destinations: [],
+    },
+    syncOptions: { required: 'ServerSideApply=true', forbidden: ['Replace=true'] },
+    argocd: {
+      configMapName: 'argocd-cm',
+      namespaces: [],
+      partOfLabel: 'argocd',
+      exclusion: { apiGroups: ['cilium.io'], kinds: ['CiliumIdentity'], clusters: ['*'] },
+    },
+    breakGlass: { groups: ['cilium-guard:break-glass'], users: [] },
+    limits: { valuesBytes: 1024 * 1024, yamlAliases: 100, depth: 64 },
+    rules: Object.fromEntries(RULE_IDS.map((id) => [id, { mode: DEFAULT_RULE_MODES[id] }])) as Record<
+      RuleId,
+      { mode: Mode }
+    >,
+  };
+}
+
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+const nonEmpty = { type: 'string', minLength: 1 } as const;
+
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cilium: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        namespace: nonEmpty,
+        releaseName: nonEmpty,
+        configMapName: nonEmpty,
+        k8sServiceHost: nonEmpty,
+        k8sServicePort: { anyOf: [nonEmpty, { type: 'integer', minimum: 1, maximum: 65535 }] },
+        kubeProxyReplacementOn: { ...stringList, minItems: 1 },
+      },
+    },
+    identify: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        charts: stringList,
+        ociRepoSuffixes: stringList,
+        gitPaths: stringList,
+        applications: { type: 'array', items: { type: 'string', pattern: '^[^/]+/[^/]+$' } },
+        destinations: stringList,
+      },
+    },
+    syncOptions: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { required: nonEmpty, forbidden: stringList },
+    },
+    argocd: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        configMapName: nonEmpty,
+        namespaces: stringList,
+        partOfLabel: nonEmpty,
+        exclusion: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['apiGroups', 'kinds', 'clusters'],
+          properties: { apiGroups: stringList, kinds: stringList, clusters: stringList },
+        },
+      },
+    },
+    breakGlass: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { groups: stringList, users: stringList },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        valuesBytes: { type: 'integer', minimum: 1024, maximum: 16 * 1024 * 1024 },
+        yamlAliases: { type: 'integer', minimum: 0, maximum: 10000 },
+        depth: { type: 'integer', minimum: 4, maximum: 512 },
+      },
+    },
+    rules: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        RULE_IDS.map((id) => [
+          id,
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['mode'],
+            properties: { mode: { enum: ['deny', 'warn', 'audit'] } },
+          },
+        ]),
+      ),
+    },
+  },
+} as const;
+
+const validateSchema = new Ajv({ allErrors: true, strict: true }).compile(CONFIG_SCHEMA);
+
+function describe(error: ErrorObject): string {
+  const where = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    return `${where === '(top level)' ? '' : where + '.'}${extra}: unknown field`;
+  }
+  if (error.keyword === 'enum') {
+    return `${where}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  }
+  return `${where}: ${error.message ?? 'is invalid'}`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges the user's sections over the defaults; lists replace, they are not appended. */
+function overlay(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = base[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? overlay(b, v) : v;
+  }
+  return out;
+}
+
+export type ConfigResult = { ok: true; config: PolicyConfig } | { ok: false; errors: string[] };
+
+/** Checks a parsed policy document against the schema and fills in every default. */
+export function resolveConfig(input: unknown): ConfigResult {
+  if (input === null || input === undefined) return { ok: true, config: defaultConfig() };
+  if (!isPlainObject(input)) return { ok: false, errors: ['(top level): must be a mapping'] };
+  if (!validateSchema(input)) {
+    const errors = (validateSchema.errors ?? []).map(describe);
+    return { ok: false, errors: [...new Set(errors)] };
+  }
+  const merged = overlay(defaultConfig() as unknown as Record<string, unknown>, input) as unknown as PolicyConfig;
+  merged.cilium.k8sServicePort = String(merged.cilium.k8sServicePort);
+  return { ok: true, config: merged };
+}
+
+export function modeOf(config: PolicyConfig, rule: RuleId): Mode {
+  return config.rules[rule].mode;
+}

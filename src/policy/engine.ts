@@ -1,0 +1,197 @@
+// The policy engine: (request, config) -> Decision. Pure; no I/O and no clock.
+//
+// Rules yield violations; the engine turns each into a finding with a verdict (the rule's mode,
+// capped at "warn" when the violation cannot be proven, or when it already existed before an
+// update that did not touch it), applies break-glass, and assembles the decision.
+import { isDeepStrictEqual } from 'node:util';
+import { applicationViolations, ciliumApplicationReason, deleteViolations } from './application.js';
+import { applicationSetViolations } from './applicationset.js';
+import { ensureExclusion, isArgoCDConfigMap } from './argocd-cm.js';
+import {
+  ciliumConfigMarker,
+  deleteCiliumConfigViolations,
+  kubeProxyReplacementViolations,
+  misplacedConfigViolations,
+} from './cilium-config.js';
+import type { PolicyConfig } from './config.js';
+import { obj, str } from './identify.js';
+import type { Decision, Finding, JsonObject, Mode, PolicyRequest, Verdict, Violation } from './types.js';
+
+type Target = 'application' | 'applicationset' | 'configmap' | null;
+
+function targetOf(req: PolicyRequest): Target {
+  const { group, kind } = req.kind;
+  if (group === 'argoproj.io' && kind === 'Application') return 'application';
+  if (group === 'argoproj.io' && kind === 'ApplicationSet') return 'applicationset';
+  if (group === '' && kind === 'ConfigMap') return 'configmap';
+  return null;
+}
+
+function nameOf(req: PolicyRequest): string {
+  return req.name || str(obj((req.object ?? req.oldObject)?.metadata).name);
+}
+
+function namespaceOf(req: PolicyRequest): string {
+  return req.namespace || str(obj((req.object ?? req.oldObject)?.metadata).namespace);
+}
+
+/** Fields whose change can alter what Argo CD renders or deletes. Everything else is status. */
+function meaningfulApplicationFields(o: JsonObject | null): unknown[] {
+  const x = o ?? {};
+  return [x.spec, x.operation, obj(x.metadata).finalizers];
+}
+
+function applicationRules(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
+  const reason = ciliumApplicationReason(subject, req.oldObject, config);
+  if (!reason) return 'not the Cilium Application';
+  if (req.operation === 'DELETE') return req.oldObject ? deleteViolations(req.oldObject, config) : [];
+  return subject ? applicationViolations(subject, config) : [];
+}
+
+function configMapRules(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
+  if (nameOf(req) !== config.cilium.configMapName) return 'not a ConfigMap cilium-guard guards';
+  const ns = namespaceOf(req);
+  if (ns === config.cilium.namespace) {
+    if (req.operation === 'DELETE') return deleteCiliumConfigViolations(config);
+    return subject ? kubeProxyReplacementViolations(subject, config) : [];
+  }
+  if (req.operation === 'DELETE' || !subject) return 'removing a misplaced Cilium config is always allowed';
+  const marker = ciliumConfigMarker(subject, config);
+  return marker ? misplacedConfigViolations(subject, ns, marker, config) : 'an unrelated ConfigMap that shares the name';
+}
+
+/** Runs the validating rules that apply to one object (new or old). */
+function violationsFor(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
+  switch (targetOf(req)) {
+    case 'application':
+      return applicationRules(req, config, subject);
+    case 'applicationset':
+      if (req.operation === 'DELETE') return 'deleting an ApplicationSet is judged on its Applications';
+      return subject ? applicationSetViolations(subject, config) : [];
+    case 'configmap':
+      return configMapRules(req, config, subject);
+    default:
+      return `kind ${req.kind.group}/${req.kind.kind} is not guarded`;
+  }
+}
+
+/** Same rule, same place (spec or the operation that copies it), same value. */
+function ratchetKey(v: Violation): string {
+  const place = v.path.replace(/^operation\.sync\./, 'spec.').replace(/^spec\.template\./, '');
+  return `${v.rule}|${place}|${JSON.stringify(v.value ?? null)}`;
+}
+
+const STRENGTH: Record<Mode, number> = { audit: 0, warn: 1, deny: 2 };
+
+function capAtWarn(mode: Mode): Mode {
+  return STRENGTH[mode] > STRENGTH.warn ? 'warn' : mode;
+}
+
+export function isBreakGlass(req: PolicyRequest, config: PolicyConfig): boolean {
+  const groups = req.userInfo.groups ?? [];
+  return (
+    groups.some((g) => config.breakGlass.groups.includes(g)) ||
+    (req.userInfo.username !== undefined && config.breakGlass.users.includes(req.userInfo.username))
+  );
+}
+
+export function toFindings(
+  violations: Violation[],
+  req: PolicyRequest,
+  config: PolicyConfig,
+  previous: Set<string> = new Set(),
+): Finding[] {
+  const breakGlass = isBreakGlass(req, config);
+  return violations.map((v) => {
+    let mode = config.rules[v.rule].mode;
+    let downgrade: Finding['downgrade'];
+    if (!v.certain && STRENGTH[mode] > STRENGTH.warn) {
+      mode = capAtWarn(mode);
+      downgrade = 'unverifiable';
+    } else if (mode === 'deny' && previous.has(ratchetKey(v))) {
+      mode = 'warn';
+      downgrade = 'pre-existing';
+    }
+    let verdict: Verdict = mode;
+    if (verdict === 'deny' && breakGlass) {
+      verdict = 'break-glass';
+      downgrade = 'break-glass';
+    }
+    return downgrade ? { ...v, verdict, downgrade } : { ...v, verdict };
+  });
+}
+
+function warningText(f: Finding): string {
+  const prefix =
+    f.downgrade === 'break-glass'
+      ? `[cilium-guard ${f.rule}] allowed by break-glass, would be denied: `
+      : f.downgrade === 'pre-existing'
+        ? `[cilium-guard ${f.rule}] pre-existing, not changed by this update: `
+        : `[cilium-guard ${f.rule}] `;
+  return prefix + f.message;
+}
+
+export function decide(findings: Finding[], subject: string): Decision {
+  const denials = findings.filter((f) => f.verdict === 'deny');
+  const warnings = findings.filter((f) => f.verdict === 'warn' || f.verdict === 'break-glass').map(warningText);
+  if (denials.length === 0) return { allowed: true, findings, warnings };
+  const message =
+    `cilium-guard denied ${subject}: ` + denials.map((f) => `[${f.rule}] ${f.message}`).join('; ');
+  return { allowed: false, findings, warnings, message };
+}
+
+function describeSubject(req: PolicyRequest): string {
+  const ns = namespaceOf(req);
+  return `${req.kind.kind} ${ns ? `${ns}/` : ''}${nameOf(req)}`;
+}
+
+/** The validating webhook: R1-R5, V1, D1, C1, C2. Never mutates. */
+export function validate(req: PolicyRequest, config: PolicyConfig): Decision {
+  const target = targetOf(req);
+  if (req.operation === 'CONNECT') return { allowed: true, findings: [], warnings: [], skipped: 'CONNECT is not guarded' };
+  if (req.subResource) return { allowed: true, findings: [], warnings: [], skipped: `subresource ${req.subResource}` };
+  if (
+    target === 'application' &&
+    req.operation === 'UPDATE' &&
+    isDeepStrictEqual(meaningfulApplicationFields(req.object), meaningfulApplicationFields(req.oldObject))
+  ) {
+    return { allowed: true, findings: [], warnings: [], skipped: 'status-only update' };
+  }
+  const subject = req.operation === 'DELETE' ? null : req.object;
+  const found = violationsFor(req, config, subject);
+  if (typeof found === 'string') return { allowed: true, findings: [], warnings: [], skipped: found };
+
+  let previous = new Set<string>();
+  if (req.operation === 'UPDATE' && req.oldObject && found.length > 0) {
+    const before = violationsFor({ ...req, object: req.oldObject }, config, req.oldObject);
+    if (typeof before !== 'string') previous = new Set(before.map(ratchetKey));
+  }
+  return decide(toFindings(found, req, config, previous), describeSubject(req));
+}
+
+/** The mutating webhook: M1 on argocd-cm. Never patches a DELETE. */
+export function mutate(req: PolicyRequest, config: PolicyConfig): Decision {
+  if (targetOf(req) !== 'configmap' || !req.object || req.subResource || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) {
+    return { allowed: true, findings: [], warnings: [], skipped: 'nothing to mutate' };
+  }
+  if (!isArgoCDConfigMap(req.object, namespaceOf(req), config)) {
+    return { allowed: true, findings: [], warnings: [], skipped: `not Argo CD's ${config.argocd.configMapName}` };
+  }
+  const result = ensureExclusion(req.object, config);
+  if (result.kind === 'covered' || result.kind === 'not-argocd-cm') {
+    return { allowed: true, findings: [], warnings: [], skipped: 'exclusion already present' };
+  }
+  const [finding] = toFindings([result.violation], { ...req, userInfo: {} }, config);
+  if (!finding) return { allowed: true, findings: [], warnings: [] };
+  // For a mutating rule, "deny" means enforce: patch the object, never refuse it.
+  if (result.kind === 'missing' && result.patched && finding.verdict === 'deny') {
+    return {
+      allowed: true,
+      findings: [{ ...finding, verdict: 'mutate' }],
+      warnings: [`[cilium-guard M1] added ${JSON.stringify(config.argocd.exclusion)} to resource.exclusions; restart Argo CD's controller for it to take effect`],
+      patched: result.patched,
+    };
+  }
+  const shown = finding.verdict === 'deny' ? { ...finding, verdict: 'warn' as const } : finding;
+  return { allowed: true, findings: [shown], warnings: shown.verdict === 'warn' ? [warningText(shown)] : [] };
+}

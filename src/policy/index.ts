@@ -1,0 +1,3 @@
+export { validate, mutate } from './engine.js';
+export { resolveConfig, defaultConfig, type PolicyConfig, type ConfigResult } from './config.js';
+export * from './types.js';

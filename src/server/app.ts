@@ -1,0 +1,134 @@
+// The fastify app factory. No listen() in here: callers (the CLI, tests, the benchmark) decide.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { decodeReview } from '../admission/decode.js';
+import { encodeResponse } from '../admission/respond.js';
+import { auditRecords, writeAudit } from '../audit/audit.js';
+import type { PolicyConfig } from '../policy/config.js';
+import { mutate, validate } from '../policy/engine.js';
+import type { Decision } from '../policy/types.js';
+import type { Metrics } from './metrics.js';
+
+/** Above the API server's 3 MiB request limit: an UPDATE carries object and oldObject. */
+export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+/** Longer than the API server's idle keep-alive (Go's 90 s), so the client always closes first. */
+export const KEEP_ALIVE_MS = 125_000;
+
+/** TLS 1.2 minimum, forward-secret AEAD suites only (TLS 1.3 suites are always on). */
+export const TLS_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export interface ServerOptions {
+  config: PolicyConfig;
+  logger: Logger;
+  metrics: Metrics;
+  /** PEM key and certificate; omit for app.inject-only use. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  bodyLimit?: number;
+}
+
+type Route = 'validate' | 'mutate';
+
+export interface GuardServer {
+  app: FastifyInstance;
+  /** Marks the server as draining: /readyz answers 503 so no new traffic is routed here. */
+  setDraining(): void;
+}
+
+export function buildServer(options: ServerOptions): GuardServer {
+  const { config, logger, metrics } = options;
+  const audit = logger.child({}, { level: 'info' });
+  let draining = false;
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    requestTimeout: 60_000,
+    // Requests that arrive on an open connection while shutting down are still answered.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ...(options.tls
+      ? {
+          https: {
+            key: options.tls.key,
+            cert: options.tls.cert,
+            minVersion: 'TLSv1.2' as const,
+            ciphers: TLS_CIPHERS,
+            honorCipherOrder: true,
+          },
+        }
+      : {}),
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    const route = routeOf(request);
+    if (route) metrics.errors.inc({ route, reason: status >= 500 ? 'internal' : 'bad_request' });
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(status).send({
+      error: status >= 500 ? 'InternalError' : 'BadRequest',
+      message: status >= 500 ? 'cilium-guard failed to process the review' : error.message,
+      ...(error.code ? { code: error.code } : {}),
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: 'NotFound', message: `${request.method} ${request.url} is not served here` });
+  });
+
+  function routeOf(request: FastifyRequest): Route | null {
+    const url = request.url.split('?')[0];
+    return url === '/validate' ? 'validate' : url === '/mutate' ? 'mutate' : null;
+  }
+
+  function review(route: Route) {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const end = metrics.duration.startTimer({ route });
+      const decoded = decodeReview(request.body);
+      if (!decoded.ok) {
+        metrics.errors.inc({ route, reason: 'bad_request' });
+        end();
+        return reply.code(400).send({ error: 'BadRequest', message: decoded.error });
+      }
+      const { request: admission, policy } = decoded;
+      const decision: Decision = route === 'validate' ? validate(policy, config) : mutate(policy, config);
+      const answer = encodeResponse(admission.uid, decision, route === 'mutate' ? { original: admission.object } : undefined);
+      if (decision.findings.length > 0) {
+        writeAudit(audit, auditRecords(route, policy, admission.uid, decision.findings));
+        for (const f of decision.findings) metrics.ruleResults.inc({ rule: f.rule, verdict: f.verdict });
+      }
+      const verdict = decision.skipped
+        ? 'skipped'
+        : !decision.allowed
+          ? 'denied'
+          : answer.response?.patch
+            ? 'mutated'
+            : 'allowed';
+      metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict });
+      end();
+      return reply.send(answer);
+    };
+  }
+
+  app.post('/validate', review('validate'));
+  app.post('/mutate', review('mutate'));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) =>
+    draining ? reply.code(503).send({ status: 'draining' }) : reply.send({ status: 'ready' }),
+  );
+
+  return {
+    app,
+    setDraining() {
+      draining = true;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Prometheus metrics, served on their own plain-HTTP port and nowhere else.
+import http from 'node:http';
+import client from 'prom-client';
+
+export interface Metrics {
+  registry: client.Registry;
+  requests: client.Counter<'route' | 'operation' | 'kind' | 'verdict'>;
+  ruleResults: client.Counter<'rule' | 'verdict'>;
+  duration: client.Histogram<'route'>;
+  errors: client.Counter<'route' | 'reason'>;
+}
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new client.Registry();
+  if (options.processMetrics !== false) client.collectDefaultMetrics({ register: registry, prefix: 'cilium_guard_' });
+  return {
+    registry,
+    requests: new client.Counter({
+      name: 'cilium_guard_admission_requests_total',
+      help: 'Admission reviews answered, by route, operation, kind and verdict (allowed, denied, mutated, skipped)',
+      labelNames: ['route', 'operation', 'kind', 'verdict'],
+      registers: [registry],
+    }),
+    ruleResults: new client.Counter({
+      name: 'cilium_guard_rule_results_total',
+      help: 'Rule hits by rule id and verdict (deny, warn, audit, break-glass, mutate)',
+      labelNames: ['rule', 'verdict'],
+      registers: [registry],
+    }),
+    duration: new client.Histogram({
+      name: 'cilium_guard_admission_duration_seconds',
+      help: 'Time from receiving a review to answering it',
+      labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    errors: new client.Counter({
+      name: 'cilium_guard_admission_errors_total',
+      help: 'Requests answered with an HTTP error instead of a review (bad_request, internal)',
+      labelNames: ['route', 'reason'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** A server that answers GET /metrics and 404 for anything else. */
+export function createMetricsServer(metrics: Metrics): http.Server {
+  return http.createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+      metrics.registry
+        .metrics()
+        .then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        })
+        .catch(() => {
+          res.writeHead(500).end();
+        });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+}
