@@ -195,6 +195,15 @@ export function applicationSetViolations(appset: JsonObject, config: PolicyConfi
     const cilium = ciliumApplicationReason(app, null, config) !== null;
     if (!cilium && !possiblyCilium(app)) continue;
     const context = `${candidate.where}${patchText.trim() !== '' ? ' and spec.templatePatch' : ''}`;
+    if (patchUnknown) {
+      add({
+        rule: 'A1',
+        path: 'spec.templatePatch',
+        value: patchText,
+        certain: false,
+        message: `${patchUnknown}, and it can change any field of the generated Cilium Application (${candidate.where}); the Application webhook will judge the result`,
+      });
+    }
     for (const v of applicationViolations(app, config)) {
       const certain = v.certain && cilium && patchUnknown === null && !dependsOn(app, v).some(templated);
       add({

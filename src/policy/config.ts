@@ -70,6 +70,7 @@ export const DEFAULT_RULE_MODES: Record<RuleId, Mode> = {
   'R4.endpoint': 'warn',
   R5: 'deny',
   V1: 'deny',
+  A1: 'warn',
   D1: 'deny',
   C1: 'deny',
   C2: 'deny',

@@ -44,6 +44,7 @@ export const RULE_IDS = [
   'R4.endpoint', // k8sServiceHost/k8sServicePort stay on KubePrism
   'R5', // operation.sync.manifests bypass the repository entirely
   'V1', // Helm values must be readable within bounds
+  'A1', // an ApplicationSet's Cilium Applications can be judged before generation
   'D1', // no cascading delete of the Cilium Application
   'C1', // cilium-config keeps kube-proxy-replacement "true"
   'C2', // no Cilium config outside kube-system
