@@ -2,6 +2,7 @@
 // cilium-guard: argument parsing and wiring only.
 import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ensureDevCertificates } from '../certs/dev.js';
@@ -99,8 +100,14 @@ async function serve(argv: string[]): Promise<void> {
   });
   const stopWatching = watchCertificates(guard.app.server as unknown as HttpsServer, { cert: certFile, key: keyFile }, logger);
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const boundPort = (guard.app.server.address() as AddressInfo).port;
+  const boundMetrics = (metricsServer.address() as AddressInfo).port;
   logger.info(
-    { validate: `https://${shown}:${listenPort}/validate`, mutate: `https://${shown}:${listenPort}/mutate`, metrics: `http://${shown}:${metricsPort}/metrics` },
+    {
+      validate: `https://${shown}:${boundPort}/validate`,
+      mutate: `https://${shown}:${boundPort}/mutate`,
+      metrics: `http://${shown}:${boundMetrics}/metrics`,
+    },
     'cilium-guard ready',
   );
 
