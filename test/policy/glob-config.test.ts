@@ -40,3 +40,12 @@ t.test('the policy file is schema-checked and names the offending field', async 
   }
   t.same(resolveConfig(undefined), { ok: true, config: defaultConfig() });
 });
+
+t.test('config/policy.example.yaml is exactly the built-in defaults', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { parse } = await import('yaml');
+  const { REPO } = await import('../helpers/corpus.js');
+  const r = resolveConfig(parse(readFileSync(`${REPO}/config/policy.example.yaml`, 'utf8')));
+  t.ok(r.ok, JSON.stringify(r));
+  if (r.ok) t.same(r.config, defaultConfig());
+});
