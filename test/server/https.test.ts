@@ -172,3 +172,12 @@ t.test('draining: /readyz turns 503 and in-flight reviews still complete', async
   await closing;
   t.same(results.map((r) => r.status), reviews.map(() => 200), 'no request failed');
 });
+
+t.test('a 200,000-deep nested value gets an answer, not a crash', async (t) => {
+  const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+  const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"deep","kind":{"group":"argoproj.io","version":"v1alpha1","kind":"Application"},"operation":"UPDATE","userInfo":{},"object":{"kind":"Application","metadata":{"name":"cilium","namespace":"argocd"},"spec":{"source":{"chart":"cilium","helm":{"valuesObject":{"x":${deep}}}}}},"oldObject":{"kind":"Application","metadata":{"name":"cilium","namespace":"argocd"},"spec":{"x":${deep}}}}}`;
+  const res = await post(`${running.url}/validate`, body, running.ca);
+  t.equal(res.status, 200);
+  t.match(JSON.parse(res.body), { response: { uid: 'deep', allowed: false, status: { message: /\[V1\] .*nests deeper than 64 levels/ } } });
+  t.equal((await request(`${running.url}/healthz`, { ca: running.ca })).status, 200, 'still serving');
+});
