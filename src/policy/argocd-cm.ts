@@ -102,7 +102,6 @@ function candidates(text: string, want: ExclusionEntry): string[] {
 }
 
 export type M1Result =
-  | { kind: 'not-argocd-cm' }
   | { kind: 'covered' }
   | { kind: 'unreadable'; violation: Violation }
   | { kind: 'missing'; violation: Violation; patched: JsonObject | null };

@@ -178,7 +178,7 @@ export function mutate(req: PolicyRequest, config: PolicyConfig): Decision {
     return { allowed: true, findings: [], warnings: [], skipped: `not Argo CD's ${config.argocd.configMapName}` };
   }
   const result = ensureExclusion(req.object, config);
-  if (result.kind === 'covered' || result.kind === 'not-argocd-cm') {
+  if (result.kind === 'covered') {
     return { allowed: true, findings: [], warnings: [], skipped: 'exclusion already present' };
   }
   const [finding] = toFindings([result.violation], { ...req, userInfo: {} }, config);
