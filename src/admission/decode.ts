@@ -1,15 +1,12 @@
 // Checks an incoming AdmissionReview before any rule sees it. Anything malformed is rejected with
 // a reason; nothing here throws.
-import type { JsonObject, Operation, PolicyRequest } from '../policy/types.js';
+import { isObject } from '../policy/json.js';
+import type { Operation, PolicyRequest } from '../policy/types.js';
 import { ADMISSION_API_VERSION, type AdmissionRequest } from './types.js';
 
 export type DecodeResult = { ok: true; request: AdmissionRequest; policy: PolicyRequest } | { ok: false; error: string };
 
 const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function optionalString(v: unknown): v is string | undefined {
   return v === undefined || typeof v === 'string';

@@ -6,14 +6,11 @@ import fastJsonPatch from 'fast-json-patch';
 import { parseAllDocuments } from 'yaml';
 import type { PolicyConfig } from '../policy/config.js';
 import { mutate, validate } from '../policy/engine.js';
+import { isObject } from '../policy/json.js';
 import type { JsonObject, PolicyRequest } from '../policy/types.js';
 import { summarize, type ObjectReport, type Report } from './report.js';
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function requestFor(object: JsonObject): PolicyRequest | string {
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';

@@ -2,7 +2,7 @@
 // rules. What can be proven from the object (literal fields, list-generator parameters, a literal
 // templatePatch) is judged with the rule's mode; what depends on parameters that only exist at
 // generation time is a warning, and the Application webhook judges the generated result.
-import type { PolicyConfig } from './config.js';
+import { yamlLimits, type PolicyConfig } from './config.js';
 import { applicationViolations } from './application.js';
 import { ciliumApplicationReason, isObject, obj, str } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
@@ -181,7 +181,7 @@ export function applicationSetViolations(appset: JsonObject, config: PolicyConfi
       const rendered = params ? renderString(patchText, params, goTemplate) : patchText;
       const parsed = rendered.includes('{{')
         ? null
-        : parseYaml11(rendered, { bytes: config.limits.valuesBytes, aliases: config.limits.yamlAliases, depth: config.limits.depth });
+        : parseYaml11(rendered, yamlLimits(config));
       if (parsed && parsed.ok && isObject(parsed.value)) {
         const project = obj(template.spec).project;
         template = strategicMerge(template, parsed.value);

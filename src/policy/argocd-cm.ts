@@ -4,7 +4,7 @@
 // re-serialisation, each verified by parsing the result back.
 import { isDeepStrictEqual } from 'node:util';
 import { parseDocument, isSeq, type YAMLSeq } from 'yaml';
-import type { ExclusionEntry, PolicyConfig } from './config.js';
+import { yamlLimits, type ExclusionEntry, type PolicyConfig } from './config.js';
 import { globMatch, matchesEverything } from './glob.js';
 import { obj, str } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
@@ -27,11 +27,7 @@ const FIELDS = { apigroups: 'apiGroups', kinds: 'kinds', clusters: 'clusters' } 
  * YAML 1.1, keys matched case-insensitively, unknown keys ignored, wrong types are an error.
  */
 export function parseExclusions(text: string, config: PolicyConfig): Parsed {
-  const parsed = parseYaml11(text, {
-    bytes: config.limits.valuesBytes,
-    aliases: config.limits.yamlAliases,
-    depth: config.limits.depth,
-  });
+  const parsed = parseYaml11(text, yamlLimits(config));
   if (!parsed.ok) return { ok: false, error: `${EXCLUSIONS_KEY} ${parsed.error}` };
   if (parsed.value === null || parsed.value === undefined) return { ok: true, entries: [], raw: [] };
   if (!Array.isArray(parsed.value)) return { ok: false, error: `${EXCLUSIONS_KEY} is not a list` };

@@ -2,7 +2,9 @@
 // Pure: it takes an already-parsed object and returns a complete config or the errors that name
 // the offending field. Reading the file is the CLI's job.
 import { Ajv, type ErrorObject } from 'ajv';
+import { isObject } from './json.js';
 import { RULE_IDS, type Mode, type RuleId } from './types.js';
+import type { YamlLimits } from './yaml11.js';
 
 export interface ExclusionEntry {
   apiGroups: string[];
@@ -206,16 +208,13 @@ function describe(error: ErrorObject): string {
   return `${where}: ${error.message ?? 'is invalid'}`;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Deep-merges the user's sections over the defaults; lists replace, they are not appended. */
 function overlay(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = base[k];
-    out[k] = isPlainObject(b) && isPlainObject(v) ? overlay(b, v) : v;
+    out[k] = isObject(b) && isObject(v) ? overlay(b, v) : v;
   }
   return out;
 }
@@ -225,7 +224,7 @@ export type ConfigResult = { ok: true; config: PolicyConfig } | { ok: false; err
 /** Checks a parsed policy document against the schema and fills in every default. */
 export function resolveConfig(input: unknown): ConfigResult {
   if (input === null || input === undefined) return { ok: true, config: defaultConfig() };
-  if (!isPlainObject(input)) return { ok: false, errors: ['(top level): must be a mapping'] };
+  if (!isObject(input)) return { ok: false, errors: ['(top level): must be a mapping'] };
   if (!validateSchema(input)) {
     const errors = (validateSchema.errors ?? []).map(describe);
     return { ok: false, errors: [...new Set(errors)] };
@@ -233,6 +232,11 @@ export function resolveConfig(input: unknown): ConfigResult {
   const merged = overlay(defaultConfig() as unknown as Record<string, unknown>, input) as unknown as PolicyConfig;
   merged.cilium.k8sServicePort = String(merged.cilium.k8sServicePort);
   return { ok: true, config: merged };
+}
+
+/** The bounds every YAML string from a request is read within. */
+export function yamlLimits(config: PolicyConfig): YamlLimits {
+  return { bytes: config.limits.valuesBytes, aliases: config.limits.yamlAliases, depth: config.limits.depth };
 }
 
 export function modeOf(config: PolicyConfig, rule: RuleId): Mode {

@@ -6,7 +6,8 @@
 // `valuesObject` replaces `values` entirely. `values` is YAML 1.1. Parameters are typed like Helm's
 // strvals (`true`, `FALSE`, `null`, integers) unless forceString, and their values are
 // env-substituted by Argo CD first. A null at any visible layer deletes the key.
-import type { PolicyConfig } from './config.js';
+import { yamlLimits, type PolicyConfig } from './config.js';
+import { isObject } from './json.js';
 import type { JsonObject, Violation } from './types.js';
 import { depthExceeds, parseYaml11 } from './yaml11.js';
 
@@ -47,10 +48,6 @@ export type Lookup =
   | { state: 'set'; value: unknown; path: string }
   | { state: 'default'; path: string; why: string }
   | { state: 'unknown'; path: string; why: string };
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Parses a Helm --set name: `a.b`, `a\.b` (literal dot), `a[0]`. */
 export function parseSetName(name: string): Segment[] {
@@ -177,10 +174,6 @@ export interface BuildEnv {
   targetRevision: string;
 }
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-
 /**
  * Collects the visible value layers of one Helm source. `hidden` names a layer the webhook cannot
  * read that sits below them (value files, `.argocd-source.yaml` in a Git chart directory).
@@ -201,7 +194,6 @@ export function collectLayers(
     errors: [],
   };
   if (!helm || !isObject(helm)) return layers;
-  const limits = { bytes: config.limits.valuesBytes, aliases: config.limits.yamlAliases, depth: config.limits.depth };
 
   if (helm.valuesObject !== undefined && helm.valuesObject !== null) {
     layers.base.path = `${sourcePath}.helm.valuesObject`;
@@ -224,7 +216,7 @@ export function collectLayers(
       layers.base.tree = helm.valuesObject;
     }
   } else if (typeof helm.values === 'string' && helm.values.trim() !== '') {
-    const parsed = parseYaml11(helm.values, limits);
+    const parsed = parseYaml11(helm.values, yamlLimits(config));
     if (!parsed.ok) {
       layers.errors.push({
         rule: 'V1',

@@ -2,17 +2,9 @@
 import type { PolicyConfig } from './config.js';
 import type { JsonObject } from './types.js';
 
-export function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObject, obj, str } from './json.js';
 
-export function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-
-export function obj(v: unknown): JsonObject {
-  return isObject(v) ? v : {};
-}
+export { isObject, obj, str };
 
 /** How much of a source's Helm input the webhook can see. */
 export type SourceKind = 'helm-repo' | 'oci' | 'git-chart' | 'opaque';
