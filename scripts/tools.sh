@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the third-party binaries the tests need from Go modules (through the Go module proxy) and caches them
+# outside the repository, keyed by version, so a second run takes no time.
+#
+#   scripts/tools.sh helm            -> prints the path of the helm binary
+#   scripts/tools.sh kube            -> prints the directory holding kube-apiserver and kubectl
+#   scripts/tools.sh etcd            -> prints the path of the etcd binary
+#   scripts/tools.sh all             -> builds everything
+#
+# Versions are pinned here and nowhere else.
+set -euo pipefail
+
+HELM_VERSION="${HELM_VERSION:-v4.3.1}"          # Argo CD 3.6 renders charts with Helm v4
+KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"         # the release the protocol reference was read at
+ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"          # an etcd 3.6 release, as Kubernetes 1.36 expects
+
+CACHE="${CILIUM_GUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-guard/tools}"
+export GOFLAGS="${GOFLAGS:--mod=mod}"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+export CGO_ENABLED=0
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+build_helm() {
+  local dir="$CACHE/helm-$HELM_VERSION"
+  if [[ ! -x "$dir/helm" ]]; then
+    log "building helm $HELM_VERSION from helm.sh/helm/v4 (first run only, a few minutes on 2 cores)"
+    mkdir -p "$dir.tmp"
+    GOBIN="$dir.tmp" go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir/helm"
+}
+
+build_etcd() {
+  local dir="$CACHE/etcd-$ETCD_VERSION"
+  if [[ ! -x "$dir/etcd" ]]; then
+    log "building etcd $ETCD_VERSION from go.etcd.io/etcd/server/v3 (first run only)"
+    mkdir -p "$dir.tmp"
+    GOBIN="$dir.tmp" go install "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    mv "$dir.tmp/server" "$dir.tmp/etcd" 2>/dev/null || true
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir/etcd"
+}
+
+build_kube() {
+  local dir="$CACHE/kube-$KUBE_VERSION"
+  if [[ ! -x "$dir/kube-apiserver" || ! -x "$dir/kubectl" ]]; then
+    log "building kube-apiserver and kubectl $KUBE_VERSION from k8s.io/kubernetes (first run only, 10-20 minutes on 2 cores)"
+    local work="$CACHE/kube-$KUBE_VERSION.mod"
+    rm -rf "$work" && mkdir -p "$work"
+    # k8s.io/kubernetes replaces its staging modules with ./staging/src/..., which the module zip lacks:
+    # read that replace block and point each staging module at its published v0.Y.Z instead.
+    local staging="v0.${KUBE_VERSION#v1.}"
+    local gomod
+    gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+    {
+      echo "module cilium-guard.local/kubetools"
+      echo
+      echo "go $(sed -n 's/^go \([0-9.]*\).*/\1/p' "$gomod")"
+      echo
+      echo "require k8s.io/kubernetes $KUBE_VERSION"
+      echo
+      echo "replace ("
+      sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/[a-z0-9-]*$#\t\1 => \1 '"$staging"'#p' "$gomod"
+      echo ")"
+    } > "$work/go.mod"
+    cat > "$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+    (cd "$work" && go mod tidy -e >/dev/null 2>&1 || true)
+    mkdir -p "$dir.tmp"
+    (cd "$work" && go build -trimpath -o "$dir.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+    (cd "$work" && go build -trimpath -o "$dir.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+case "${1:-all}" in
+  helm) build_helm ;;
+  etcd) build_etcd ;;
+  kube) build_kube ;;
+  all) build_helm; build_etcd; build_kube ;;
+  *) echo "usage: $0 helm|etcd|kube|all" >&2; exit 2 ;;
+esac
