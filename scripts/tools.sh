@@ -35,10 +35,14 @@ build_helm() {
 build_etcd() {
   local dir="$CACHE/etcd-$ETCD_VERSION"
   if [[ ! -x "$dir/etcd" ]]; then
-    log "building etcd $ETCD_VERSION from go.etcd.io/etcd/server/v3 (first run only)"
-    mkdir -p "$dir.tmp"
-    GOBIN="$dir.tmp" go install "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-    mv "$dir.tmp/server" "$dir.tmp/etcd" 2>/dev/null || true
+    log "building etcd $ETCD_VERSION from go.etcd.io/etcd/server/v3 (first run only, a few minutes)"
+    # go install refuses modules with replace directives; a wrapper module uses the published
+    # go.etcd.io/etcd/* modules of the same version instead.
+    local work="$CACHE/etcd-$ETCD_VERSION.mod"
+    rm -rf "$work" "$dir.tmp" && mkdir -p "$work" "$dir.tmp"
+    (cd "$work" && go mod init cilium-guard.local/etcdtool >/dev/null 2>&1 \
+      && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null \
+      && go build -trimpath -o "$dir.tmp/etcd" go.etcd.io/etcd/server/v3)
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   echo "$dir/etcd"
@@ -78,8 +82,14 @@ import (
 GO
     (cd "$work" && go mod tidy -e >/dev/null 2>&1 || true)
     mkdir -p "$dir.tmp"
-    (cd "$work" && go build -trimpath -o "$dir.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-    (cd "$work" && go build -trimpath -o "$dir.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
+    # The version the binaries report (the API server's /version decides Helm's .Capabilities.KubeVersion).
+    local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+    local ldflags=""
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    done
+    (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$dir.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+    (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$dir.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   echo "$dir"

@@ -3,28 +3,48 @@
 import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { ensureDevCertificates } from '../certs/dev.js';
+import { KubeStore, describeApiError, loadKubeConfig, type WebhookRef } from '../certs/kube.js';
+import { CertificateManager } from '../certs/manager.js';
+import type { KeyPair } from '../certs/pki.js';
 import { buildServer } from '../server/app.js';
-import { createMetrics, createMetricsServer } from '../server/metrics.js';
-import { watchCertificates } from '../server/tls.js';
+import { type Metrics, createMetrics, createMetricsServer } from '../server/metrics.js';
+import { expiryOf, setServingCertificate, watchCertificates } from '../server/tls.js';
 import { checkFiles, exitCode } from './check.js';
 import { loadConfig } from './config-file.js';
+import { parseDuration } from './duration.js';
+import { selftest, uninstallWebhooks } from './kube-commands.js';
 import { renderJson, renderText } from './report.js';
 
 const USAGE = `Usage:
-  cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE]
-                     [--tls-cert FILE --tls-key FILE] [--log-level info]
+  cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE] [--log-level info]
+                     [--tls-cert FILE --tls-key FILE]
+                     [--cert-secret NAMESPACE/NAME --cert-dns-names NAME,... [--cert-ips IP,...]
+                      [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
+                      [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
+                      [--ca-overlap 5m] [--cert-check-interval 1m]]
   cilium-guard check [--config FILE] [--output text|json] [--strict] FILE...
+  cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
+  cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]
+  cilium-guard healthcheck [--port 8443]
   cilium-guard --version | --help
 
-serve   Serves the admission webhook over HTTPS: POST /validate, POST /mutate, GET /healthz,
-        GET /readyz; Prometheus metrics on plain HTTP at /metrics on the metrics port. Without
-        --tls-cert/--tls-key it creates development certificates under ./certs.
-        Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE, TLS_KEY_FILE, LOG_LEVEL.
-check   Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
-        ConfigMaps). Exit 0: clean; 1: violations; 2: bad input or usage.
+serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutate, GET /healthz,
+            GET /readyz; Prometheus metrics on plain HTTP at /metrics on the metrics port.
+            Certificates: --tls-cert/--tls-key files (reloaded when they change); or --cert-secret,
+            a Secret shared by every replica that cilium-guard fills, renews, and whose CA it
+            injects into the named webhook configurations; or else development certificates
+            under ./certs. Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE,
+            TLS_KEY_FILE, LOG_LEVEL, KUBECONFIG.
+check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
+            ConfigMaps). Exit 0: clean; 1: violations; 2: bad input or usage.
+uninstall   Deletes the named webhook configurations (the chart's pre-delete hook).
+selftest    Sends a known-bad and a known-good Cilium Application with dryRun=All and checks that
+            only the bad one is denied by the webhook (the chart's helm test).
+healthcheck Exit 0 when the local server answers /healthz (for container runtimes; Kubernetes uses probes).
 `;
 
 function version(): string {
@@ -48,6 +68,83 @@ function port(value: string | undefined, fallback: number, name: string): number
   return n;
 }
 
+function durationOption(value: string | undefined, fallback: string, name: string): number {
+  const ms = parseDuration(value ?? fallback);
+  if (ms === null || ms <= 0) fail(`${name} must be a duration such as 90s, 5m or 2160h, got "${value}"`);
+  return ms;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The selfSigned mode: the first pass must succeed before the server can listen. */
+async function startSecretCertificates(
+  values: Record<string, string | string[] | boolean | undefined>,
+  logger: Logger,
+  metrics: Metrics,
+  onRenewed: (pair: KeyPair) => void,
+): Promise<{ initial: KeyPair; stop: () => Promise<void> }> {
+  const ref = String(values['cert-secret']);
+  const [namespace, name, ...extra] = ref.split('/');
+  if (!namespace || !name || extra.length > 0) fail(`--cert-secret must be NAMESPACE/NAME, got "${ref}"`);
+  const dnsNames = list(values['cert-dns-names'] as string | undefined);
+  const ips = list(values['cert-ips'] as string | undefined);
+  if (dnsNames.length === 0 && ips.length === 0) fail('--cert-secret needs --cert-dns-names (and/or --cert-ips)');
+  const fraction = Number(values['renew-fraction'] ?? '0.33');
+  if (!(fraction > 0 && fraction < 1)) fail(`--renew-fraction must be between 0 and 1, got "${String(values['renew-fraction'])}"`);
+  const checkMs = durationOption(values['cert-check-interval'] as string | undefined, '1m', '--cert-check-interval');
+  const refs: WebhookRef[] = [
+    ...((values['validating-webhook'] as string[] | undefined) ?? []).map((n) => ({ kind: 'validating' as const, name: n })),
+    ...((values['mutating-webhook'] as string[] | undefined) ?? []).map((n) => ({ kind: 'mutating' as const, name: n })),
+  ];
+  const kc = await loadKubeConfig(values.kubeconfig as string | undefined);
+  const store = await KubeStore.create(kc, { namespace, name }, refs);
+  const certLog = logger.child({ component: 'certificates', secret: ref });
+  let first = true;
+  let current: KeyPair | undefined;
+  const manager = new CertificateManager(
+    store,
+    {
+      caValidityMs: durationOption(values['ca-validity'] as string | undefined, '17520h', '--ca-validity'),
+      certValidityMs: durationOption(values['cert-validity'] as string | undefined, '2160h', '--cert-validity'),
+      renewFraction: fraction,
+      overlapMs: durationOption(values['ca-overlap'] as string | undefined, '5m', '--ca-overlap'),
+      retireAfterMs: 60_000 + 3 * checkMs,
+      dnsNames,
+      ips,
+    },
+    certLog,
+    {
+      onServing(pair, info) {
+        current = pair;
+        if (!first) {
+          onRenewed(pair);
+          certLog.info({ notAfter: new Date(info.notAfter).toISOString() }, 'serving certificate reloaded');
+        }
+        metrics.certificateExpiry.set({ certificate: 'serving' }, info.notAfter / 1000);
+      },
+      onCA(info) {
+        metrics.certificateExpiry.set({ certificate: 'ca' }, info.notAfter / 1000);
+      },
+      onStep(step) {
+        metrics.certificateSteps.inc({ step });
+      },
+      onError() {
+        metrics.certificateErrors.inc();
+      },
+    },
+  );
+  try {
+    await manager.initial(10 * 60_000);
+  } catch (err) {
+    throw new Error(`no serving certificate from Secret ${ref}: ${describeApiError(err)}`);
+  }
+  first = false;
+  manager.start(checkMs);
+  return { initial: current!, stop: () => manager.stop() };
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -59,6 +156,17 @@ async function serve(argv: string[]): Promise<void> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'log-level': { type: 'string' },
+      'cert-secret': { type: 'string' },
+      'cert-dns-names': { type: 'string' },
+      'cert-ips': { type: 'string' },
+      'validating-webhook': { type: 'string', multiple: true },
+      'mutating-webhook': { type: 'string', multiple: true },
+      kubeconfig: { type: 'string' },
+      'ca-validity': { type: 'string' },
+      'cert-validity': { type: 'string' },
+      'renew-fraction': { type: 'string' },
+      'ca-overlap': { type: 'string' },
+      'cert-check-interval': { type: 'string' },
     },
     strict: true,
   });
@@ -72,33 +180,52 @@ async function serve(argv: string[]): Promise<void> {
     for (const e of loaded.errors) process.stderr.write(`cilium-guard: invalid policy: ${e}\n`);
     process.exit(2);
   }
-  let certFile = values['tls-cert'] ?? process.env.TLS_CERT_FILE;
-  let keyFile = values['tls-key'] ?? process.env.TLS_KEY_FILE;
-  if (!certFile !== !keyFile) fail('--tls-cert and --tls-key go together');
-  if (!certFile || !keyFile) {
-    const dev = await ensureDevCertificates('certs');
-    certFile = dev.cert;
-    keyFile = dev.key;
-    logger.info({ ca: dev.ca, created: dev.created }, 'using development certificates');
-  }
   const host = values.host ?? process.env.HOST ?? '0.0.0.0';
   const listenPort = port(values.port ?? process.env.PORT, 8443, '--port');
   const metricsPort = port(values['metrics-port'] ?? process.env.METRICS_PORT, 9090, '--metrics-port');
-
   const metrics = createMetrics();
-  const guard = buildServer({
-    config: loaded.config,
-    logger,
-    metrics,
-    tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) },
-  });
+
+  // The serving certificate: from the shared Secret, from files, or development certificates.
+  let server: HttpsServer | undefined;
+  let initial: KeyPair;
+  let stopCertificates: () => Promise<void>;
+  if (values['cert-secret']) {
+    const started = await startSecretCertificates(values, logger, metrics, (pair) => {
+      if (server) setServingCertificate(server, pair);
+    });
+    initial = started.initial;
+    stopCertificates = started.stop;
+  } else {
+    let certFile = values['tls-cert'] ?? process.env.TLS_CERT_FILE;
+    let keyFile = values['tls-key'] ?? process.env.TLS_KEY_FILE;
+    if (!certFile !== !keyFile) fail('--tls-cert and --tls-key go together');
+    if (!certFile || !keyFile) {
+      const dev = await ensureDevCertificates('certs');
+      certFile = dev.cert;
+      keyFile = dev.key;
+      logger.info({ ca: dev.ca, created: dev.created }, 'using development certificates');
+    }
+    const files = { cert: certFile, key: keyFile };
+    initial = { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+    let stopWatching = (): void => {};
+    stopCertificates = async () => stopWatching();
+    const watch = (): void => {
+      stopWatching = watchCertificates(server!, files, logger, 5000, (pair) =>
+        metrics.certificateExpiry.set({ certificate: 'serving' }, expiryOf(pair.cert) / 1000),
+      );
+    };
+    setImmediate(watch);
+  }
+  metrics.certificateExpiry.set({ certificate: 'serving' }, expiryOf(initial.cert) / 1000);
+
+  const guard = buildServer({ config: loaded.config, logger, metrics, tls: initial });
+  server = guard.app.server as unknown as HttpsServer;
   const metricsServer = createMetricsServer(metrics);
   await guard.app.listen({ port: listenPort, host });
   await new Promise<void>((resolve, reject) => {
     metricsServer.once('error', reject);
     metricsServer.listen(metricsPort, host, () => resolve());
   });
-  const stopWatching = watchCertificates(guard.app.server as unknown as HttpsServer, { cert: certFile, key: keyFile }, logger);
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const boundPort = (guard.app.server.address() as AddressInfo).port;
   const boundMetrics = (metricsServer.address() as AddressInfo).port;
@@ -117,7 +244,7 @@ async function serve(argv: string[]): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'draining: finishing in-flight reviews, refusing new connections');
     guard.setDraining();
-    stopWatching();
+    void stopCertificates();
     metricsServer.close();
     guard.app
       .close()
@@ -160,6 +287,66 @@ async function check(argv: string[]): Promise<void> {
   process.exitCode = exitCode(report, values.strict === true);
 }
 
+const stdio = {
+  out: (line: string) => process.stdout.write(`${line}\n`),
+  err: (line: string) => process.stderr.write(`${line}\n`),
+};
+
+function parseOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+async function uninstall(argv: string[]): Promise<void> {
+  const { values } = parseOrFail({
+    args: argv,
+    options: {
+      'validating-webhook': { type: 'string', multiple: true },
+      'mutating-webhook': { type: 'string', multiple: true },
+      kubeconfig: { type: 'string' },
+    },
+    strict: true,
+  });
+  process.exitCode = await uninstallWebhooks(
+    { validating: values['validating-webhook'] ?? [], mutating: values['mutating-webhook'] ?? [] },
+    stdio,
+    values.kubeconfig,
+  );
+}
+
+async function runSelftest(argv: string[]): Promise<void> {
+  const { values } = parseOrFail({
+    args: argv,
+    options: { namespace: { type: 'string' }, webhook: { type: 'string' }, kubeconfig: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.namespace) fail('selftest needs --namespace');
+  process.exitCode = await selftest(
+    { namespace: values.namespace, webhook: values.webhook ?? 'applications.cilium-guard.io' },
+    stdio,
+    values.kubeconfig,
+  );
+}
+
+async function healthcheck(argv: string[]): Promise<void> {
+  const { values } = parseOrFail({ args: argv, options: { port: { type: 'string' } }, strict: true });
+  const target = port(values.port ?? process.env.PORT, 8443, '--port');
+  const https = await import('node:https');
+  // Only a liveness check of this container's own server, so the certificate is not verified here.
+  const ok = await new Promise<boolean>((resolve) => {
+    const req = https.get({ host: '127.0.0.1', port: target, path: '/healthz', rejectUnauthorized: false, timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+  process.exitCode = ok ? 0 : 1;
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   switch (command) {
@@ -167,6 +354,12 @@ async function main(): Promise<void> {
       return serve(rest);
     case 'check':
       return check(rest);
+    case 'uninstall':
+      return uninstall(rest);
+    case 'selftest':
+      return runSelftest(rest);
+    case 'healthcheck':
+      return healthcheck(rest);
     case '--version':
     case 'version':
       process.stdout.write(`${version()}\n`);

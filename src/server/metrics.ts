@@ -8,6 +8,9 @@ export interface Metrics {
   ruleResults: client.Counter<'rule' | 'verdict'>;
   duration: client.Histogram<'route'>;
   errors: client.Counter<'route' | 'reason'>;
+  certificateExpiry: client.Gauge<'certificate'>;
+  certificateSteps: client.Counter<'step'>;
+  certificateErrors: client.Counter;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -38,6 +41,23 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: 'cilium_guard_admission_errors_total',
       help: 'Requests answered with an HTTP error instead of a review (bad_request, internal)',
       labelNames: ['route', 'reason'],
+      registers: [registry],
+    }),
+    certificateExpiry: new client.Gauge({
+      name: 'cilium_guard_certificate_expiry_timestamp_seconds',
+      help: 'When the certificate in use expires (unix seconds), by certificate (serving, ca)',
+      labelNames: ['certificate'],
+      registers: [registry],
+    }),
+    certificateSteps: new client.Counter({
+      name: 'cilium_guard_certificate_changes_total',
+      help: 'Changes this replica made to the shared certificate Secret (bootstrap, rotate-ca, issue-serving, prune)',
+      labelNames: ['step'],
+      registers: [registry],
+    }),
+    certificateErrors: new client.Counter({
+      name: 'cilium_guard_certificate_errors_total',
+      help: 'Certificate checks that failed (API unreachable, Secret unreadable); the current certificate stays in use',
       registers: [registry],
     }),
   };
