@@ -1,6 +1,6 @@
 // Certificates for the webhook: a CA and serving certificates it signs (EC P-256, SHA-256, via
 // selfsigned), and what we need to know about a PEM certificate to decide when to renew it.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import selfsigned from 'selfsigned';
 
 export interface KeyPair {
@@ -20,10 +20,15 @@ function window(validityMs: number, now: number, notAfterCap?: Date): { notBefor
 
 /** `now` exists for tests that move the clock; certificates are dated from it. */
 export async function generateCA(options: { validityMs: number; commonName?: string; now?: number }): Promise<KeyPair> {
-  const ca = await selfsigned.generate([{ name: 'commonName', value: options.commonName ?? 'cilium-guard CA' }], {
+  // Old and new CA sit side by side in the caBundle during a rotation. Without key identifiers
+  // (selfsigned writes none) verifiers choose the issuer by subject, so each CA gets its own:
+  // OpenSSL otherwise tries the wrong one and fails with "certificate signature failure".
+  const now = options.now ?? Date.now();
+  const commonName = `${options.commonName ?? 'cilium-guard CA'} ${new Date(now).toISOString().slice(0, 10)} ${randomBytes(4).toString('hex')}`;
+  const ca = await selfsigned.generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',
-    ...window(options.validityMs, options.now ?? Date.now()),
+    ...window(options.validityMs, now),
     extensions: [
       { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
