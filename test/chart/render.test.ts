@@ -1,0 +1,224 @@
+// The chart with the real helm: lint and template with the defaults and every documented values
+// file, a schema that refuses typos and wrong types, and the properties users rely on.
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { CONFIG_SCHEMA } from '../../src/policy/config.js';
+import { find, render } from '../helpers/chart.js';
+import { REPO } from '../helpers/corpus.js';
+import { CHART, helm } from '../helpers/tools.js';
+
+const exec = promisify(execFile);
+const valuesFiles = readdirSync(path.join(CHART, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
+
+t.test('helm lint --strict passes with the defaults and with each values file in ci/', async (t) => {
+  t.ok(valuesFiles.length >= 4, `${valuesFiles.length} values files`);
+  for (const file of [undefined, ...valuesFiles]) {
+    const args = ['lint', CHART, '--strict', ...(file ? ['-f', path.join(CHART, 'ci', file)] : [])];
+    const { stdout } = await exec(helm(), args);
+    t.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/, `lint ${file ?? 'defaults'}`);
+    t.notMatch(stdout, /\[(WARNING|ERROR)\]/, `no warnings for ${file ?? 'defaults'}`);
+  }
+});
+
+t.test('helm template renders every values file', async (t) => {
+  for (const file of valuesFiles) {
+    const r = await render({ files: [path.join(CHART, 'ci', file)] });
+    t.ok(r.docs.length > 8, `${file}: ${r.docs.length} objects`);
+  }
+});
+
+t.test('values.schema.json refuses unknown keys and wrong types, naming the field', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--set', 'replica=2'], /additional properties 'replica' not allowed/],
+    [['--set', 'replicas=two'], /\/replicas': got string, want integer/],
+    [['--set', 'webhooks.applications.failurePolicy=Sometimes'], /failurePolicy': value must be one of 'Fail', 'Ignore'/],
+    [['--set', 'webhooks.ciliumConfig.timeoutSeconds=31'], /timeoutSeconds': maximum: got 31, want 30/],
+    [['--set', 'certificates.mode=vault'], /mode': value must be one of/],
+    [['--set', 'policy.rules.R1.mode=block'], /\/policy\/rules\/R1\/mode': value must be one of 'deny', 'warn', 'audit'/],
+    [['--set', 'policy.cilium.namspace=kube-system'], /additional properties 'namspace' not allowed/],
+    [['--set', 'policy.breakGlass.groups={x}'], /additional properties 'breakGlass' not allowed/],
+    [['--set', 'certificates.selfSigned.overlap=5 minutes'], /overlap': '5 minutes' does not match pattern/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await exec(helm(), ['template', 'x', CHART, ...args]).then(
+      () => ({ ok: true, stderr: '' }),
+      (err: { stderr: string }) => ({ ok: false, stderr: err.stderr }),
+    );
+    t.notOk(r.ok, `${args.join(' ')} is refused`);
+    t.match(r.stderr, expected, args.join(' '));
+  }
+});
+
+t.test('the policy part of the values schema is the policy file schema (less breakGlass)', async (t) => {
+  const schema = JSON.parse(readFileSync(path.join(CHART, 'values.schema.json'), 'utf8')) as { properties: { policy: { properties: Record<string, unknown> } } };
+  const { breakGlass: _b, ...expected } = CONFIG_SCHEMA.properties;
+  t.same(schema.properties.policy.properties, JSON.parse(JSON.stringify(expected)));
+  const { stdout } = await exec('node', [path.join(REPO, 'scripts/chart-schema.mjs')], { cwd: REPO });
+  t.match(stdout, /wrote/);
+  const { stdout: diff } = await exec('git', ['status', '--porcelain', 'charts/cilium-guard/values.schema.json'], { cwd: REPO });
+  t.equal(diff, '', 'values.schema.json is what `npm run chart:schema` writes');
+});
+
+t.test('default install: two replicas, PDB, spread, probes, preStop shorter than the grace period', async (t) => {
+  const r = await render();
+  const dep = find(r, 'Deployment');
+  const pod = dep.spec.template.spec;
+  const c = pod.containers[0];
+  t.equal(dep.spec.replicas, 2);
+  t.equal(find(r, 'PodDisruptionBudget').spec.maxUnavailable, 1);
+  t.same(pod.topologySpreadConstraints.map((s: { topologyKey: string }) => s.topologyKey), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+  t.equal(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey, 'kubernetes.io/hostname');
+  for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) t.equal(c[probe].httpGet.scheme, 'HTTPS', probe);
+  t.equal(c.readinessProbe.httpGet.path, '/readyz');
+  t.equal(c.livenessProbe.httpGet.path, '/healthz');
+  t.ok(pod.terminationGracePeriodSeconds > c.lifecycle.preStop.sleep.seconds, 'grace period longer than the preStop sleep');
+  t.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory, 'resources set');
+  t.equal(dep.spec.strategy.rollingUpdate.maxUnavailable, 0, 'a rollout never drops below the replica count');
+});
+
+t.test('the pod is hardened for Pod Security restricted and mounts a token only where the code uses the API', async (t) => {
+  for (const [mode, tokenMounted] of [['selfSigned', true], ['certManager', false]] as const) {
+    const r = await render({ set: { 'certificates.mode': mode } });
+    const pod = find(r, 'Deployment').spec.template.spec;
+    const c = pod.containers[0];
+    t.equal(pod.securityContext.runAsNonRoot, true);
+    t.equal(pod.securityContext.runAsUser, 65532);
+    t.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    t.same(c.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    t.equal(pod.automountServiceAccountToken, false);
+    t.equal(find(r, 'ServiceAccount').automountServiceAccountToken, false);
+    const mounts = c.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+    t.equal(mounts.includes('/var/run/secrets/kubernetes.io/serviceaccount'), tokenMounted, `${mode}: API token mounted: ${tokenMounted}`);
+    t.equal(r.docs.some((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook']), tokenMounted, `${mode}: RBAC only when used`);
+  }
+});
+
+t.test('RBAC is exactly what src/certs uses, by resource name', async (t) => {
+  const r = await render();
+  const role = r.docs.find((d) => d.kind === 'Role' && !d.metadata.annotations?.['helm.sh/hook'])!;
+  const clusterRole = r.docs.find((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook'])!;
+  t.same(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['cg-cilium-guard-tls'], verbs: ['get', 'update'] }]);
+  t.same(clusterRole.rules, [
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['cg-cilium-guard'], verbs: ['get', 'patch'] },
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['cg-cilium-guard'], verbs: ['get', 'patch'] },
+  ]);
+  const source = readFileSync(path.join(REPO, 'src/certs/kube.ts'), 'utf8');
+  const calls = [...source.matchAll(/this\.(core|admission)\.(\w+)\(/g)].map((m) => m[2]).sort();
+  t.same([...new Set(calls)], [
+    'createNamespacedSecret',
+    'patchMutatingWebhookConfiguration',
+    'patchValidatingWebhookConfiguration',
+    'readMutatingWebhookConfiguration',
+    'readNamespacedSecret',
+    'readValidatingWebhookConfiguration',
+    'replaceNamespacedSecret',
+  ], 'the API calls the RBAC above covers (create is only a fallback when the chart did not create the Secret)');
+});
+
+t.test('webhooks: separate entries, tight rules, matchConditions, sideEffects None, short timeouts, failurePolicy from values', async (t) => {
+  const r = await render({ set: { 'webhooks.ciliumConfig.failurePolicy': 'Fail', 'webhooks.applications.namespaces': ['argocd'] } });
+  const v = find(r, 'ValidatingWebhookConfiguration');
+  const m = find(r, 'MutatingWebhookConfiguration');
+  t.same(v.webhooks.map((w: { name: string }) => w.name), ['applications.cilium-guard.io', 'cilium-config.cilium-guard.io']);
+  t.same(m.webhooks.map((w: { name: string }) => w.name), ['argocd-cm.cilium-guard.io']);
+  const [apps, cm] = v.webhooks;
+  const [argocdCm] = m.webhooks;
+  for (const w of [apps, cm, argocdCm]) {
+    t.equal(w.sideEffects, 'None');
+    t.ok(w.timeoutSeconds <= 5, `${w.name} times out within 5 s`);
+    t.same(w.admissionReviewVersions, ['v1']);
+    t.equal(w.clientConfig.service.port, 443);
+  }
+  t.equal(apps.failurePolicy, 'Fail');
+  t.equal(cm.failurePolicy, 'Fail', 'failurePolicy comes from values');
+  t.equal(argocdCm.failurePolicy, 'Ignore');
+  t.same(apps.rules[0].resources, ['applications', 'applicationsets']);
+  t.same(apps.namespaceSelector.matchExpressions[0].values, ['argocd']);
+  t.same(cm.rules[0].resources, ['configmaps']);
+  t.match(cm.matchConditions[0].expression, /== "cilium-config"$/);
+  t.match(cm.matchConditions[1].expression, /"cilium-guard:break-glass"/);
+  t.same(argocdCm.objectSelector, { matchLabels: { 'app.kubernetes.io/part-of': 'argocd' } });
+  t.equal(argocdCm.matchConditions[0].expression, 'object.metadata.name == "argocd-cm"');
+  t.same(argocdCm.rules[0].operations, ['CREATE', 'UPDATE'], 'the mutating webhook never sees DELETE');
+});
+
+t.test('the ConfigMap names in matchConditions follow the policy', async (t) => {
+  const r = await render({ set: { 'policy.cilium.configMapName': 'cilium-cfg', 'policy.argocd.configMapName': 'my-argocd-cm' } });
+  t.match(find(r, 'ValidatingWebhookConfiguration').webhooks[1].matchConditions[0].expression, /== "cilium-cfg"$/);
+  t.equal(find(r, 'MutatingWebhookConfiguration').webhooks[0].matchConditions[0].expression, 'object.metadata.name == "my-argocd-cm"');
+  t.match(find(r, 'ConfigMap').data['policy.yaml'], /configMapName: cilium-cfg/);
+});
+
+t.test('the policy file gets the chart breakGlass, and a policy change rolls the pods', async (t) => {
+  const a = await render();
+  const b = await render({ set: { breakGlass: { groups: ['oncall'], users: ['alice'] } } });
+  t.match(find(b, 'ConfigMap').data['policy.yaml'], /breakGlass:\n  groups:\n  - oncall\n  users:\n  - alice/);
+  t.not(find(a, 'Deployment').spec.template.metadata.annotations['checksum/policy'], find(b, 'Deployment').spec.template.metadata.annotations['checksum/policy']);
+});
+
+t.test('certificate modes: selfSigned args, certManager injection annotation, existingSecret caBundle', async (t) => {
+  const self = find(await render(), 'Deployment').spec.template.spec.containers[0].args as string[];
+  t.ok(self.includes('--cert-secret=cilium-guard/cg-cilium-guard-tls'));
+  t.ok(self.includes('--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local'));
+  const cm = await render({ files: [path.join(CHART, 'ci/cert-manager-values.yaml')] });
+  t.equal(find(cm, 'ValidatingWebhookConfiguration').metadata.annotations['cert-manager.io/inject-ca-from'], 'cilium-guard/cg-cilium-guard');
+  t.same(find(cm, 'Certificate', 'cilium-guard').spec.dnsNames, ['cg-cilium-guard.cilium-guard.svc', 'cg-cilium-guard.cilium-guard.svc.cluster.local']);
+  t.ok((find(cm, 'Deployment').spec.template.spec.containers[0].args as string[]).includes('--tls-cert=/tls/tls.crt'));
+  const own = await render({ files: [path.join(CHART, 'ci/existing-secret-values.yaml')] });
+  const bundle = Buffer.from(find(own, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle, 'base64').toString();
+  t.match(bundle, /^-----BEGIN CERTIFICATE-----/);
+  t.equal(find(own, 'Deployment').spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls').secret.secretName, 'my-webhook-tls');
+  const missing = await exec(helm(), ['template', 'x', CHART, '--set', 'certificates.mode=existingSecret']).catch((e: { stderr: string }) => e);
+  t.match((missing as { stderr: string }).stderr, /certificates.existingSecret.(name|caBundle) .*is required when certificates.mode is existingSecret/);
+});
+
+t.test('uninstall: a pre-delete hook deletes the webhook configurations before the pods go', async (t) => {
+  const r = await render();
+  const job = r.docs.find((d) => d.kind === 'Job' && d.metadata.annotations?.['helm.sh/hook'] === 'pre-delete')!;
+  t.same(job.spec.template.spec.containers[0].args, ['uninstall', '--validating-webhook=cg-cilium-guard', '--mutating-webhook=cg-cilium-guard']);
+  const role = r.docs.find((d) => d.kind === 'ClusterRole' && d.metadata.annotations?.['helm.sh/hook'] === 'pre-delete')!;
+  t.same(role.rules.map((x: { verbs: string[] }) => x.verbs), [['delete'], ['delete']]);
+  t.ok(Number(job.metadata.annotations['helm.sh/hook-weight']) > Number(role.metadata.annotations['helm.sh/hook-weight']), 'RBAC exists before the Job');
+});
+
+t.test('options: hostNetwork, priorityClassName, NetworkPolicy, ServiceMonitor, PrometheusRule, url mode', async (t) => {
+  const r = await render({ files: [path.join(CHART, 'ci/hardened-values.yaml')] });
+  const pod = find(r, 'Deployment').spec.template.spec;
+  t.equal(pod.hostNetwork, true);
+  t.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
+  t.equal(pod.priorityClassName, 'system-cluster-critical');
+  t.equal(pod.containers[0].ports[0].containerPort, 10443);
+  t.equal(find(r, 'NetworkPolicy').spec.ingress[1].from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], 'monitoring');
+  const mon = await render({ files: [path.join(CHART, 'ci/cert-manager-values.yaml')] });
+  t.equal(find(mon, 'ServiceMonitor').spec.endpoints[0].port, 'metrics');
+  const alerts = find(mon, 'PrometheusRule').spec.groups[0].rules.map((x: { alert: string }) => x.alert);
+  t.same(alerts, [
+    'CiliumGuardWebhookFailOpen',
+    'CiliumGuardWebhookCallsFailing',
+    'CiliumGuardWebhookLatencyHigh',
+    'CiliumGuardApiServerLatencyHigh',
+    'CiliumGuardCertificateExpiringSoon',
+    'CiliumGuardNoReadyReplicas',
+  ]);
+  t.match(find(mon, 'PrometheusRule').spec.groups[0].rules[4].expr, /< 604800$/, '168h in seconds');
+  const url = await render({ set: { 'webhooks.url': 'https://127.0.0.1:8443' } });
+  t.same(find(url, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig, { url: 'https://127.0.0.1:8443/validate' });
+  t.same(find(url, 'MutatingWebhookConfiguration').webhooks[0].clientConfig, { url: 'https://127.0.0.1:8443/mutate' });
+});
+
+t.test('NOTES.txt tells the user what to check', async (t) => {
+  const { stdout } = await exec(helm(), ['install', 'cg', CHART, '-n', 'cilium-guard', '--dry-run=client']);
+  t.match(stdout, /rollout status deployment\/cg-cilium-guard/);
+  t.match(stdout, /helm test cg -n cilium-guard/);
+  t.match(stdout, /--as-group=cilium-guard:break-glass/);
+  t.match(stdout, /cilium-config.cilium-guard.io .*failurePolicy=Ignore/);
+});
