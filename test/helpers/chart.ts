@@ -50,8 +50,16 @@ export async function installArgoCRDs(cp: ControlPlane): Promise<void> {
     const r = await cp.kubectl(['apply', '--server-side', '-f', `${SHARED}/upstream/argocd/${f}`]);
     if (r.code !== 0) throw new Error(`CRD ${f}: ${r.stderr}`);
   }
-  const r = await cp.kubectl(['wait', '--for=condition=Established', 'crd/applications.argoproj.io', 'crd/applicationsets.argoproj.io', '--timeout=60s']);
-  if (r.code !== 0) throw new Error(`CRDs not established: ${r.stderr}`);
+  // `kubectl wait` fails outright while a new CRD has no conditions yet, so poll instead.
+  const deadline = Date.now() + 60_000;
+  for (const crd of ['applications.argoproj.io', 'applicationsets.argoproj.io']) {
+    for (;;) {
+      const r = await cp.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+      if (r.stdout.trim() === 'True') break;
+      if (Date.now() > deadline) throw new Error(`CRD ${crd} not established: ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
 }
 
 export async function createNamespaces(cp: ControlPlane, names: string[]): Promise<void> {
