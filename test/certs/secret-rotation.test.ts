@@ -1,5 +1,6 @@
 // Certificate bootstrap, sharing, caBundle injection and rotation against a real kube-apiserver,
 // with the chart's own Secret, webhook configurations and RBAC, and the pods' ServiceAccount token.
+import { spawn } from 'node:child_process';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -193,4 +194,47 @@ t.test('a Secret emptied by hand is bootstrapped again without dropping the CA t
   t.not(bundle[0], trusted[0]);
   t.equal(bundle[1], trusted[0]);
   for (const b of await caBundles()) t.same(fingerprints(b), bundle);
+});
+
+t.test('`cilium-guard serve --cert-secret` (the binary, as the chart runs it) serves the shared certificate and exposes its expiry', async (t) => {
+  offset = 0;
+  // A fresh Secret for this process, so it bootstraps one with an IP SAN the test can dial.
+  await cp.kubectl(['delete', 'secret', `${FULLNAME}-tls`, '-n', NAMESPACE]);
+  await cp.kubectl(['create', 'secret', 'generic', `${FULLNAME}-tls`, '-n', NAMESPACE]);
+  const bin = new URL('../../src/cli/main.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [
+    bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', `--kubeconfig=${podKubeconfig}`,
+    `--cert-secret=${NAMESPACE}/${FULLNAME}-tls`, `--cert-dns-names=${SERVICE_HOST}`, '--cert-ips=127.0.0.1',
+    `--validating-webhook=${FULLNAME}`, `--mutating-webhook=${FULLNAME}`, '--cert-check-interval=1s',
+  ]);
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  const ready = new Promise<{ validate: string; metrics: string }>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const v = /"validate":"(https:\/\/[^"]+)\/validate"/.exec(out);
+      const m = /"metrics":"(http:\/\/[^"]+)"/.exec(out);
+      if (v?.[1] && m?.[1]) resolve({ validate: v[1], metrics: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  const urls = await ready;
+  const data = await secretData();
+  t.same(fingerprints((await caBundles())[0]!), fingerprints(data['ca.crt']!), 'it injected the CA');
+  const served = await new Promise<string>((resolve, reject) => {
+    const u = new URL(urls.validate);
+    https.get({ host: u.hostname, port: u.port, path: '/healthz', ca: data['ca.crt'], agent: false }, (res) => {
+      resolve((res.socket as import('node:tls').TLSSocket).getPeerCertificate().fingerprint256);
+      res.resume();
+    }).on('error', reject);
+  });
+  t.equal(served, parseCert(data['tls.crt']!)!.fingerprint, 'it serves the stored certificate, verified against the stored CA');
+  const metrics = await (await fetch(urls.metrics)).text();
+  const expiry = Number(/cilium_guard_certificate_expiry_timestamp_seconds\{certificate="serving"\} (\d+)/.exec(metrics)?.[1]);
+  t.equal(expiry, Math.floor(parseCert(data['tls.crt']!)!.notAfter / 1000), 'the expiry metric is the serving certificate notAfter');
+  t.match(metrics, /cilium_guard_certificate_changes_total\{step="bootstrap"\} 1/);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
 });
