@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# cilium-guard: build with dev dependencies, ship dist/ and production dependencies only, on a
+# distroless Node.js 24 LTS runtime (no shell, no package manager) as a non-root numeric user.
+# CI runs the test suite on Node 24 as well (.ci/run), the runtime this image ships.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY test ./test
+RUN npm run build --silent \
+ && npm prune --omit=dev --ignore-scripts \
+ && rm -rf dist/test
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+LABEL org.opencontainers.image.title="cilium-guard" \
+      org.opencontainers.image.description="Admission webhook that keeps a Talos cluster's Cilium safe while Argo CD manages it" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build --chown=65532:65532 /src/package.json ./package.json
+COPY --from=build --chown=65532:65532 /src/node_modules ./node_modules
+COPY --from=build --chown=65532:65532 /src/dist ./dist
+USER 65532:65532
+EXPOSE 8443 9090
+# For plain container runtimes only: Kubernetes uses the chart's probes, never this.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/nodejs/bin/node", "/app/dist/src/cli/main.js", "healthcheck"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js"]
+CMD ["serve"]
