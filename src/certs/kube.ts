@@ -83,6 +83,9 @@ function encode(data: Record<string, string>): Record<string, string> {
 }
 
 export class KubeStore implements CertStore {
+  /** The Secret as last read, so an update keeps what others put on it without reading it again. */
+  private lastRead: k8s.V1Secret | undefined;
+
   private constructor(
     private readonly core: k8s.CoreV1Api,
     private readonly admission: k8s.AdmissionregistrationV1Api,
@@ -98,6 +101,7 @@ export class KubeStore implements CertStore {
   async getSecret(): Promise<StoredSecret | null> {
     try {
       const s = await this.core.readNamespacedSecret(this.secret);
+      this.lastRead = s;
       return {
         data: decode(s.data),
         annotations: { ...(s.metadata?.annotations ?? {}) },
@@ -110,10 +114,11 @@ export class KubeStore implements CertStore {
   }
 
   async updateSecret(data: Record<string, string>, annotations: Record<string, string>, resourceVersion: string): Promise<void> {
+    const current = this.lastRead;
+    if (current?.metadata?.resourceVersion !== resourceVersion) throw new ConflictError('the Secret changed since it was read');
     try {
-      const current = await this.core.readNamespacedSecret(this.secret);
-      if (current.metadata?.resourceVersion !== resourceVersion) throw new ConflictError('the Secret changed meanwhile');
       // Keep what Helm and others put on it (labels, other annotations, type); replace only our data.
+      // The resourceVersion in the body makes the API server refuse the write if it changed since.
       await this.core.replaceNamespacedSecret({
         ...this.secret,
         body: {

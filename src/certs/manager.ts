@@ -109,7 +109,7 @@ export class CertificateManager {
         const secret = await this.store.getSecret();
         let data = secret?.data ?? {};
         let annotations = secret?.annotations ?? {};
-        let configs = await this.store.readWebhooks();
+        const configs = await this.store.readWebhooks();
         let step = nextStep(stateOf(data, annotations), trustedByAll(configs), now, this.options);
         if (step.kind !== 'none' && step.kind !== 'wait') {
           const next = await this.apply(step, data, now, configs);
@@ -132,7 +132,6 @@ export class CertificateManager {
           patched.push(`${config.ref.kind}/${config.ref.name}`);
           this.logger.info({ configuration: config.ref.name, kind: config.ref.kind }, 'caBundle injected');
         }
-        if (patched.length > 0) configs = await this.store.readWebhooks();
         const pair = { cert: data['tls.crt']!, key: data['tls.key']! };
         this.load(pair, data);
         return { steps, patched, serving: pair };

@@ -78,13 +78,40 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** Where the server's certificate comes from: a first pair, then renewals once attached to the server. */
+interface CertificateSource {
+  initial: KeyPair;
+  /** Starts delivering renewals to the server; returns the function that stops it. */
+  attach(server: HttpsServer): () => Promise<void>;
+}
+
+type Options = Record<string, string | string[] | boolean | undefined>;
+
+/** --tls-cert/--tls-key, or development certificates: files, re-read when they change. */
+async function fileCertificates(values: Options, logger: Logger, metrics: Metrics): Promise<CertificateSource> {
+  let certFile = (values['tls-cert'] as string | undefined) ?? process.env.TLS_CERT_FILE;
+  let keyFile = (values['tls-key'] as string | undefined) ?? process.env.TLS_KEY_FILE;
+  if (!certFile !== !keyFile) fail('--tls-cert and --tls-key go together');
+  if (!certFile || !keyFile) {
+    const dev = await ensureDevCertificates('certs');
+    certFile = dev.cert;
+    keyFile = dev.key;
+    logger.info({ ca: dev.ca, created: dev.created }, 'using development certificates');
+  }
+  const files = { cert: certFile, key: keyFile };
+  return {
+    initial: { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') },
+    attach(server) {
+      const stop = watchCertificates(server, files, logger, 5000, (pair) =>
+        metrics.certificateExpiry.set({ certificate: 'serving' }, expiryOf(pair.cert) / 1000),
+      );
+      return async () => stop();
+    },
+  };
+}
+
 /** The selfSigned mode: the first pass must succeed before the server can listen. */
-async function startSecretCertificates(
-  values: Record<string, string | string[] | boolean | undefined>,
-  logger: Logger,
-  metrics: Metrics,
-  onRenewed: (pair: KeyPair) => void,
-): Promise<{ initial: KeyPair; stop: () => Promise<void> }> {
+async function startSecretCertificates(values: Options, logger: Logger, metrics: Metrics): Promise<CertificateSource> {
   const ref = String(values['cert-secret']);
   const [namespace, name, ...extra] = ref.split('/');
   if (!namespace || !name || extra.length > 0) fail(`--cert-secret must be NAMESPACE/NAME, got "${ref}"`);
@@ -101,7 +128,7 @@ async function startSecretCertificates(
   const kc = await loadKubeConfig(values.kubeconfig as string | undefined);
   const store = await KubeStore.create(kc, { namespace, name }, refs);
   const certLog = logger.child({ component: 'certificates', secret: ref });
-  let first = true;
+  let server: HttpsServer | undefined;
   let current: KeyPair | undefined;
   const manager = new CertificateManager(
     store,
@@ -118,8 +145,8 @@ async function startSecretCertificates(
     {
       onServing(pair, info) {
         current = pair;
-        if (!first) {
-          onRenewed(pair);
+        if (server) {
+          setServingCertificate(server, pair);
           certLog.info({ notAfter: new Date(info.notAfter).toISOString() }, 'serving certificate reloaded');
         }
         metrics.certificateExpiry.set({ certificate: 'serving' }, info.notAfter / 1000);
@@ -140,13 +167,18 @@ async function startSecretCertificates(
   } catch (err) {
     throw new Error(`no serving certificate from Secret ${ref}: ${describeApiError(err)}`);
   }
-  first = false;
-  manager.start(checkMs);
-  return { initial: current!, stop: () => manager.stop() };
+  return {
+    initial: current!,
+    attach(s) {
+      server = s;
+      manager.start(checkMs);
+      return () => manager.stop();
+    },
+  };
 }
 
 async function serve(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOrFail({
     args: argv,
     options: {
       port: { type: 'string' },
@@ -186,40 +218,11 @@ async function serve(argv: string[]): Promise<void> {
   const metrics = createMetrics();
 
   // The serving certificate: from the shared Secret, from files, or development certificates.
-  let server: HttpsServer | undefined;
-  let initial: KeyPair;
-  let stopCertificates: () => Promise<void>;
-  if (values['cert-secret']) {
-    const started = await startSecretCertificates(values, logger, metrics, (pair) => {
-      if (server) setServingCertificate(server, pair);
-    });
-    initial = started.initial;
-    stopCertificates = started.stop;
-  } else {
-    let certFile = values['tls-cert'] ?? process.env.TLS_CERT_FILE;
-    let keyFile = values['tls-key'] ?? process.env.TLS_KEY_FILE;
-    if (!certFile !== !keyFile) fail('--tls-cert and --tls-key go together');
-    if (!certFile || !keyFile) {
-      const dev = await ensureDevCertificates('certs');
-      certFile = dev.cert;
-      keyFile = dev.key;
-      logger.info({ ca: dev.ca, created: dev.created }, 'using development certificates');
-    }
-    const files = { cert: certFile, key: keyFile };
-    initial = { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
-    let stopWatching = (): void => {};
-    stopCertificates = async () => stopWatching();
-    const watch = (): void => {
-      stopWatching = watchCertificates(server!, files, logger, 5000, (pair) =>
-        metrics.certificateExpiry.set({ certificate: 'serving' }, expiryOf(pair.cert) / 1000),
-      );
-    };
-    setImmediate(watch);
-  }
-  metrics.certificateExpiry.set({ certificate: 'serving' }, expiryOf(initial.cert) / 1000);
-
-  const guard = buildServer({ config: loaded.config, logger, metrics, tls: initial });
-  server = guard.app.server as unknown as HttpsServer;
+  const certificates = values['cert-secret']
+    ? await startSecretCertificates(values, logger, metrics)
+    : await fileCertificates(values, logger, metrics);
+  const guard = buildServer({ config: loaded.config, logger, metrics, tls: certificates.initial });
+  const stopCertificates = certificates.attach(guard.app.server as unknown as HttpsServer);
   const metricsServer = createMetricsServer(metrics);
   await guard.app.listen({ port: listenPort, host });
   await new Promise<void>((resolve, reject) => {
@@ -262,18 +265,12 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function check(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOrFail({
+    args: argv,
+    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
   const output = values.output ?? 'text';
   if (output !== 'text' && output !== 'json') fail(`--output must be text or json, got "${output}"`);
   if (positionals.length === 0) fail('check needs at least one FILE');
