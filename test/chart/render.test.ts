@@ -146,6 +146,8 @@ t.test('webhooks: separate entries, tight rules, matchConditions, sideEffects No
   t.same(cm.rules[0].resources, ['configmaps']);
   t.match(cm.matchConditions[0].expression, /== "cilium-config"$/);
   t.match(cm.matchConditions[1].expression, /"cilium-guard:break-glass"/);
+  t.same(apps.matchConditions.map((c: { name: string }) => c.name), ['not-status-only', 'not-break-glass']);
+  t.equal(apps.matchConditions[1].expression, cm.matchConditions[1].expression, 'one break-glass condition for both');
   t.same(argocdCm.objectSelector, { matchLabels: { 'app.kubernetes.io/part-of': 'argocd' } });
   t.equal(argocdCm.matchConditions[0].expression, 'object.metadata.name == "argocd-cm"');
   t.same(argocdCm.rules[0].operations, ['CREATE', 'UPDATE'], 'the mutating webhook never sees DELETE');

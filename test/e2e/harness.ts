@@ -1,0 +1,272 @@
+// The end-to-end harness: a real control plane on loopback (etcd and kube-apiserver built from
+// their Go modules), Argo CD's real CRDs, cilium-guard run as its own process with the arguments
+// the chart's Deployment gives it, and the chart's webhook configurations pointing at that process
+// through `webhooks.url` (https://127.0.0.1:PORT; the API server checks the certificate against the
+// caBundle and the IP SAN, as it would check <service>.<namespace>.svc in a cluster).
+//
+// cilium-guard runs as the chart's ServiceAccount, with a token from the TokenRequest API, so the
+// chart's RBAC is what lets it fill its Secret and inject the caBundle. Everything is stopped by
+// `stop()`, which tests register with t.teardown so it runs even when an assertion fails.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { NAMESPACE, RELEASE, applyDocs, createNamespaces, find, installArgoCRDs, releaseDocs, render } from '../helpers/chart.js';
+import { REPO, example } from '../helpers/corpus.js';
+import { type ControlPlane, startControlPlane } from '../helpers/kube.js';
+
+export const BREAK_GLASS_USER = 'oncall-bob';
+export const FULLNAME = `${RELEASE}-cilium-guard`;
+export const VALIDATING = 'applications.cilium-guard.io';
+export const CILIUM_CONFIG_WEBHOOK = 'cilium-config.cilium-guard.io';
+const MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+
+export type Obj = Record<string, any>;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a value other than undefined, or throws after `ms`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(200);
+  }
+}
+
+export interface GuardProcess {
+  port: number;
+  url: string;
+  metricsUrl: string;
+  logs: Obj[];
+  /** Admission reviews answered so far (cilium_guard_admission_requests_total, all labels). */
+  calls(): Promise<number>;
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Sums a Prometheus counter/gauge over the series whose labels include `labels`. */
+export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[4]);
+  }
+  return total;
+}
+
+/**
+ * Starts `cilium-guard serve` as the Deployment in `rendered` would, on 127.0.0.1:`port`, with the
+ * chart's policy file, as the chart's ServiceAccount. `override` replaces or adds `--flag=value`s.
+ */
+export async function startGuardProcess(
+  e: { cp: ControlPlane; dir: string; rendered: Obj[]; guardKubeconfig: string },
+  port: number,
+  override: Record<string, string> = {},
+): Promise<GuardProcess> {
+  const deployment = e.rendered.find((d) => d.kind === 'Deployment');
+  const configMap = e.rendered.find((d) => d.kind === 'ConfigMap' && d.data?.['policy.yaml'] !== undefined);
+  if (!deployment || !configMap) throw new Error('the rendered chart has no Deployment or policy ConfigMap');
+  const policyFile = path.join(e.dir, 'policy.yaml');
+  writeFileSync(policyFile, configMap.data['policy.yaml']);
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (const a of deployment.spec.template.spec.containers[0].args as string[]) {
+    const m = /^(--[\w-]+)=(.*)$/.exec(a);
+    if (m) flags.set(m[1]!, m[2]!);
+    else positional.push(a);
+  }
+  flags.set('--port', String(port));
+  flags.set('--metrics-port', '0');
+  flags.set('--host', '127.0.0.1');
+  flags.set('--config', policyFile);
+  flags.set('--kubeconfig', e.guardKubeconfig);
+  for (const [k, v] of Object.entries(override)) flags.set(k, v);
+  const args = [MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Obj[] = [];
+  const stderr: string[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const l of lines) {
+      try {
+        logs.push(JSON.parse(l) as Obj);
+      } catch {
+        stderr.push(l);
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = await eventually(
+    'cilium-guard to listen',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`cilium-guard exited ${child.exitCode}: ${stderr.join('')}`);
+      return logs.find((l) => l.msg === 'cilium-guard ready');
+    },
+    60_000,
+  ).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}\n${stderr.join('')}`);
+  });
+  const metricsUrl = String(ready.metrics);
+  const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
+  return {
+    port,
+    url: `https://127.0.0.1:${port}`,
+    metricsUrl,
+    logs,
+    calls: async () => sumMetric(await scrape(), 'cilium_guard_admission_requests_total'),
+    metric: async (name, labels) => sumMetric(await scrape(), name, labels),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export interface Cluster {
+  cp: ControlPlane;
+  dir: string;
+  rendered: Obj[];
+  guard: GuardProcess;
+  guardKubeconfig: string;
+  /** kubeconfig files: an ordinary user with cluster-admin, and the break-glass user. */
+  asAlice: string;
+  asBreakGlass: string;
+  /** client-node, as alice. */
+  custom: k8s.CustomObjectsApi;
+  core: k8s.CoreV1Api;
+  kubectl(args: string[], input?: unknown, kubeconfig?: string): Promise<{ stdout: string; stderr: string; code: number }>;
+  /** Waits until the API server calls the webhook for Applications and its TLS check passes. */
+  webhooksReady(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A control plane with the chart's RBAC, Secret and webhook configurations (url mode, selfSigned
+ * certificates: cilium-guard fills the Secret and injects the caBundle itself), and a running
+ * cilium-guard. `set` goes to the chart; `guardFlags` overrides the Deployment's arguments.
+ */
+export async function startCluster(options: { set?: Record<string, unknown>; guardFlags?: Record<string, string> } = {}): Promise<Cluster> {
+  const cp = await startControlPlane({ users: { [BREAK_GLASS_USER]: ['cilium-guard:break-glass'], alice: ['dev'] } });
+  let guard: GuardProcess | undefined;
+  try {
+    await installArgoCRDs(cp);
+    await createNamespaces(cp, [NAMESPACE, 'argocd', 'kube-system']);
+    await cp.kubectl(['create', 'clusterrolebinding', 'test-users-admin', '--clusterrole=cluster-admin', `--user=${BREAK_GLASS_USER}`, '--user=alice']);
+    const port = await freePort();
+    const r = await render({
+      set: { 'webhooks.url': `https://127.0.0.1:${port}`, 'validatingAdmissionPolicy.enabled': false, ...options.set },
+    });
+    const rendered = releaseDocs(r);
+    // What a cluster would hold, minus the workload (it runs here as a process).
+    const objects = rendered.filter((d) => !['Deployment', 'Service', 'PodDisruptionBudget', 'NetworkPolicy'].includes(d.kind));
+    await applyDocs(cp, objects);
+    const sa = find(r, 'ServiceAccount').metadata.name as string;
+    const token = await cp.kubectl(['create', 'token', sa, '-n', NAMESPACE, '--duration=2h']);
+    if (token.code !== 0) throw new Error(`token: ${token.stderr}`);
+    const guardKubeconfig = cp.kubeconfigFor(token.stdout.trim());
+    const base = { cp, dir: cp.dir, rendered, guardKubeconfig };
+    guard = await startGuardProcess(base, port, options.guardFlags);
+    const asAlice = cp.kubeconfigFor('alice');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(asAlice);
+    const kubectl = (args: string[], input?: unknown, kubeconfig = asAlice) =>
+      cp.kubectl(args, { kubeconfig, ...(input === undefined ? {} : { input: typeof input === 'string' ? input : JSON.stringify(input) }) });
+    const cluster: Cluster = {
+      ...base,
+      guard,
+      asAlice,
+      asBreakGlass: cp.kubeconfigFor(BREAK_GLASS_USER),
+      custom: kc.makeApiClient(k8s.CustomObjectsApi),
+      core: kc.makeApiClient(k8s.CoreV1Api),
+      kubectl,
+      async webhooksReady() {
+        // The API server picks up webhook configurations (and their caBundle) asynchronously.
+        const probe = application('readiness-probe', (a) => (a.spec.destination.namespace = 'elsewhere'));
+        await eventually('the API server to call cilium-guard', async () => {
+          const out = await kubectl(['create', '--dry-run=server', '-f', '-'], probe);
+          return /denied the request/.test(out.stderr) ? true : undefined;
+        });
+      },
+      async stop() {
+        await cluster.guard.stop();
+        await cp.stop();
+      },
+    };
+    await cluster.webhooksReady();
+    return cluster;
+  } catch (err) {
+    await guard?.stop();
+    await cp.stop();
+    throw err;
+  }
+}
+
+const goodApp = example('01-app-cilium-good.yaml') as Obj;
+/** The golden Cilium Application from ../shared/examples, renamed, then edited. */
+export function application(name: string, edit: (a: Obj) => void = () => {}, namespace = 'argocd'): Obj {
+  const a = structuredClone(goodApp);
+  a.metadata = { ...a.metadata, name, namespace };
+  edit(a);
+  return a;
+}
+
+const goodAppSet = example('03-appset-cilium-good.yaml') as Obj;
+export function applicationSet(name: string, edit: (a: Obj) => void = () => {}): Obj {
+  const a = structuredClone(goodAppSet);
+  a.metadata = { ...a.metadata, name, namespace: 'argocd' };
+  edit(a);
+  return a;
+}
+
+export function ciliumConfig(kpr: string, namespace = 'kube-system'): Obj {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace }, data: { 'kube-proxy-replacement': kpr } };
+}
+
+/** The message of a client-node error (the API server's Status message). */
+export function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      return String((JSON.parse(body) as { message?: string }).message);
+    } catch {
+      return body;
+    }
+  }
+  return String((body as { message?: string } | undefined)?.message ?? err);
+}
+
+export function apiCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
