@@ -1,13 +1,11 @@
 // The chart's objects in a real kube-apiserver: accepted as rendered, the pod admitted under Pod
-// Security "restricted", the ValidatingAdmissionPolicy holding with no webhook at all, and the
-// webhooks' matchConditions deciding what reaches a live cilium-guard (calls are counted).
+// Security "restricted", and the ValidatingAdmissionPolicy holding with no webhook at all. A live
+// cilium-guard behind the chart's webhooks is the end-to-end suite's (test/e2e).
 import path from 'node:path';
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { selftest, uninstallWebhooks } from '../../src/cli/kube-commands.js';
-import { NAMESPACE, applyDocs, createNamespaces, find, installArgoCRDs, releaseDocs, render } from '../helpers/chart.js';
+import { NAMESPACE, applyDocs, createNamespaces, find, installArgoCRDs, render } from '../helpers/chart.js';
 import { example } from '../helpers/corpus.js';
-import { destroyAgents, startGuard } from '../helpers/https.js';
 import { type ControlPlane, startControlPlane } from '../helpers/kube.js';
 import { CHART } from '../helpers/tools.js';
 
@@ -95,73 +93,4 @@ t.test('with no webhook running, the ValidatingAdmissionPolicy still holds the l
   t.equal((await create(ciliumConfig('true'))).code, 0);
   await cp.kubectl(['delete', 'validatingadmissionpolicybinding', 'cg-cilium-guard-applications', 'cg-cilium-guard-cilium-config']);
   await cp.kubectl(['delete', 'applications', '--all', '-n', 'argocd']);
-});
-
-t.test('a live cilium-guard behind the chart webhooks: only matching writes reach it', async (t) => {
-  const guard = await startGuard();
-  t.teardown(async () => {
-    destroyAgents();
-    await guard.close();
-  });
-  const calls = async (): Promise<number> => (await guard.metrics.requests.get()).values.reduce((n, v) => n + v.value, 0);
-  const r = await render({
-    set: {
-      'webhooks.url': guard.url,
-      'certificates.mode': 'existingSecret',
-      'certificates.existingSecret': { name: 'unused', caBundle: guard.ca },
-      'validatingAdmissionPolicy.enabled': false,
-    },
-  });
-  await applyDocs(cp, releaseDocs(r).filter((d) => /WebhookConfiguration$/.test(d.kind)));
-  await new Promise((res) => setTimeout(res, 2000)); // webhook configurations are picked up asynchronously
-  const kc = (args: string[], input?: string, kubeconfig = asAlice) => cp.kubectl(args, { kubeconfig, ...(input === undefined ? {} : { input }) });
-
-  let before = await calls();
-  t.equal((await kc(['create', '-f', '-'], yaml(app('cilium')))).code, 0, 'a good Application is admitted');
-  t.equal(await calls(), before + 1, 'CREATE reached the webhook');
-
-  before = await calls();
-  const status = await kc(['patch', 'application', 'cilium', '-n', 'argocd', '--type=merge', '-p', yaml({ status: { sync: { status: 'Synced' } } })]);
-  t.equal(status.code, 0, status.stderr);
-  t.equal(await calls(), before, 'a status-only update never reaches the webhook (no status subresource: matchConditions)');
-
-  const denied = await kc(['patch', 'application', 'cilium', '-n', 'argocd', '--type=merge', '-p', yaml({ spec: { destination: { namespace: 'cilium' } } })]);
-  t.equal(await calls(), before + 1, 'a spec change does');
-  t.match(denied.stderr, /admission webhook "applications.cilium-guard.io" denied the request: cilium-guard denied Application argocd\/cilium: \[R1\]/);
-
-  before = await calls();
-  t.equal((await kc(['create', 'configmap', 'other', '-n', 'kube-system', '--from-literal=a=b'])).code, 0);
-  t.equal(await calls(), before, 'another ConfigMap in kube-system never reaches the webhook');
-  const off = await kc(['apply', '-f', '-'], yaml(ciliumConfig('false')));
-  t.match(off.stderr, /admission webhook "cilium-config.cilium-guard.io" denied the request: .*\[C1\]/);
-  t.equal(await calls(), before + 1);
-  const glass = await kc(['apply', '-f', '-'], yaml(ciliumConfig('false')), asBreakGlass);
-  t.equal(glass.code, 0, glass.stderr);
-  t.equal(await calls(), before + 1, 'the break-glass group bypasses the webhook entirely');
-
-  before = await calls();
-  const argocdCm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'argocd-cm', namespace: 'argocd', labels: { 'app.kubernetes.io/part-of': 'argocd' } }, data: {} };
-  t.equal((await kc(['create', '-f', '-'], yaml(argocdCm))).code, 0);
-  const stored = JSON.parse((await kc(['get', 'configmap', 'argocd-cm', '-n', 'argocd', '-o', 'json'])).stdout) as { data: Record<string, string> };
-  t.match(stored.data['resource.exclusions'], /CiliumIdentity/, 'argocd-cm is stored with the exclusion');
-  const unlabelled = { ...argocdCm, metadata: { name: 'argocd-cm', namespace: 'default' } };
-  t.equal((await kc(['create', '-f', '-'], yaml(unlabelled))).code, 0);
-  t.equal(await calls(), before + 1, 'an argocd-cm without the part-of label is not sent');
-
-  const lines: string[] = [];
-  const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
-  t.equal(await selftest({ namespace: 'argocd', webhook: 'applications.cilium-guard.io' }, io, cp.kubeconfig), 0, lines.join('\n'));
-  t.match(lines.join('\n'), /ok: the bad Application was denied: HTTP 403: admission webhook "applications.cilium-guard.io" denied the request: .*\[R4\]/);
-  t.equal((await kc(['get', 'application', 'cilium-guard-selftest-good', '-n', 'argocd'])).code, 1, 'the dry run stored nothing');
-
-  lines.length = 0;
-  t.equal(await uninstallWebhooks({ validating: ['cg-cilium-guard'], mutating: ['cg-cilium-guard'] }, io, cp.kubeconfig), 0);
-  t.same(lines, ['deleted validatingwebhookconfiguration cg-cilium-guard', 'deleted mutatingwebhookconfiguration cg-cilium-guard']);
-  lines.length = 0;
-  t.equal(await uninstallWebhooks({ validating: ['cg-cilium-guard'], mutating: [] }, io, cp.kubeconfig), 0, 'running it twice is fine');
-  t.same(lines, ['validatingwebhookconfiguration cg-cilium-guard was already gone']);
-  await new Promise((res) => setTimeout(res, 2000));
-  lines.length = 0;
-  t.equal(await selftest({ namespace: 'argocd', webhook: 'applications.cilium-guard.io' }, io, cp.kubeconfig), 1, 'selftest fails without the webhook');
-  t.match(lines.join('\n'), /FAIL: an Application with kubeProxyReplacement: false was admitted/);
 });

@@ -1,11 +1,15 @@
 // Writes through a real kube-apiserver to a running cilium-guard, with kubectl and with
 // @kubernetes/client-node: what is stored, what is refused, the exact text a person sees, and
 // (by counting the reviews cilium-guard answered) what never reaches it.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { REPO } from '../helpers/corpus.js';
 import {
   CILIUM_CONFIG_WEBHOOK,
+  FULLNAME,
   VALIDATING,
   type Obj,
   apiCode,
@@ -13,6 +17,7 @@ import {
   application,
   applicationSet,
   ciliumConfig,
+  eventually,
   startCluster,
 } from './harness.js';
 
@@ -246,4 +251,34 @@ t.test('argocd-cm: created without the exclusion, stored with it, re-applied wit
   t.equal(out.code, 0, out.stderr);
   const mutations = guard.logs.filter((l) => l.event === 'cilium-guard.audit' && l.rule === 'M1');
   t.ok(mutations.length >= 2, 'each added exclusion left an audit record');
+});
+
+// Last: it removes the webhook configurations.
+t.test('the chart hook commands against the live webhooks: selftest, then uninstall', async (t) => {
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), ...args, `--kubeconfig=${c.cp.kubeconfig}`], (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      );
+    });
+  let r = await cli('selftest', '--namespace=argocd');
+  t.equal(r.code, 0, r.out);
+  t.match(r.out, /ok: the bad Application was denied: HTTP 403: admission webhook "applications.cilium-guard.io" denied the request: .*\[R4\]/);
+  t.equal(await get('application', 'cilium-guard-selftest-good'), null, 'the dry run stored nothing');
+
+  r = await cli('uninstall', `--validating-webhook=${FULLNAME}`, `--mutating-webhook=${FULLNAME}`);
+  t.equal(r.code, 0, r.out);
+  t.match(r.out, `deleted validatingwebhookconfiguration ${FULLNAME}\ndeleted mutatingwebhookconfiguration ${FULLNAME}`);
+  r = await cli('uninstall', `--validating-webhook=${FULLNAME}`);
+  t.equal(r.code, 0, 'running it twice is fine');
+  t.match(r.out, `validatingwebhookconfiguration ${FULLNAME} was already gone`);
+  const before = await guard.calls();
+  await eventually('the API server to stop calling cilium-guard', async () => {
+    const out = await kubectl(['create', '--dry-run=server', '-f', '-'], application('after', (a) => (a.spec.destination.namespace = 'cilium')));
+    return out.code === 0 ? true : undefined;
+  });
+  r = await cli('selftest', '--namespace=argocd');
+  t.equal(r.code, 1, 'selftest fails without the webhook');
+  t.match(r.out, /FAIL: an Application with kubeProxyReplacement: false was admitted/);
+  t.ok((await guard.calls()) - before <= 1, 'no review reaches cilium-guard once the configurations are gone');
 });
