@@ -3,10 +3,21 @@
 # its own etcd and kube-apiserver), then the webhook's added latency measured by latency.test.ts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export CILIUM_GUARD_E2E_REPORT="${TMPDIR:-/tmp}/cilium-guard-e2e-latency.$$.txt"
-rm -f "$CILIUM_GUARD_E2E_REPORT"
+work=$(mktemp -d "${TMPDIR:-/tmp}/cilium-guard-e2e.XXXXXX")
+export CILIUM_GUARD_E2E_REPORT="$work/latency.txt"
+# Every etcd, kube-apiserver and cilium-guard the suite starts runs from a directory under $work;
+# whatever a killed test process left behind is stopped here.
+export CILIUM_GUARD_TEST_TMP="$work"
+cleanup() {
+  pkill -KILL -f -- "$work/" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap "exit 130" INT TERM HUP
 node_bin=${NODE:-node}
-"$node_bin" node_modules/.bin/tap --jobs=1 --timeout=600 dist/test/e2e/*.test.js
+# Arguments pick test files (e.g. dist/test/e2e/writes.test.js); none: all of them.
+if [ $# -gt 0 ]; then files=("$@"); else files=(dist/test/e2e/*.test.js); fi
+"$node_bin" node_modules/.bin/tap --jobs=1 --timeout=600 "${files[@]}"
 status=$?
 echo
 if [ -s "$CILIUM_GUARD_E2E_REPORT" ]; then
@@ -14,5 +25,4 @@ if [ -s "$CILIUM_GUARD_E2E_REPORT" ]; then
 else
   echo "no latency report (latency.test.js did not finish)"
 fi
-rm -f "$CILIUM_GUARD_E2E_REPORT"
 exit $status

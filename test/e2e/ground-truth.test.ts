@@ -6,7 +6,7 @@
 //   - cilium-guard denies a rule that the rendered chart satisfies (a false denial), or
 //   - the rendered chart breaks a rule that cilium-guard lets through without a denial (or, where
 //     some layer cannot be seen, without at least a warning).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -18,6 +18,10 @@ const c = await startCluster();
 t.teardown(() => c.stop());
 const chart = await prepareChart(path.join(SHARED, 'upstream', 'cilium', 'cilium-1.18.2.tgz'));
 const home = mkdtempSync(path.join(os.tmpdir(), 'helm-home-'));
+const work = mkdtempSync(path.join(os.tmpdir(), 'ground-truth-'));
+t.teardown(() => {
+  for (const d of [path.dirname(chart), home, work]) rmSync(d, { recursive: true, force: true });
+});
 
 // Where cilium-guard is stricter than the chart on purpose. Each entry must keep happening (so the
 // list cannot go stale) and nothing else may be stricter.
@@ -124,7 +128,6 @@ async function judge(app: Obj): Promise<{ findings: Map<string, Set<string>>; re
 const tally = { subjects: 0, renders: 0, agreed: 0, stricter: 0, unrenderable: [] as string[], helmErrors: [] as string[] };
 
 t.test('cilium-guard and the real Cilium chart agree on R1, R2, R4 and R4.endpoint', async (t) => {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'ground-truth-'));
   const stricterSeen = new Set<number>();
   for (const s of subjects) {
     // Planned and rendered one at a time: the values files in `work` are reused.

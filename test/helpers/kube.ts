@@ -54,7 +54,9 @@ function waitExit(p: ChildProcess, ms: number): Promise<void> {
 
 /** Static users: name -> groups. Each gets a token; kubeconfigFor(name) uses it. */
 export async function startControlPlane(options: { users?: Record<string, string[]> } = {}): Promise<ControlPlane> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cilium-guard-kube-'));
+  // scripts/e2e.sh points CILIUM_GUARD_TEST_TMP at a directory of its own, and afterwards kills
+  // whatever still runs from it: the backstop for a test process killed before its teardown.
+  const dir = mkdtempSync(path.join(process.env.CILIUM_GUARD_TEST_TMP ?? os.tmpdir(), 'cilium-guard-kube-'));
   const procs: ChildProcess[] = [];
   const logs: string[] = [];
   const keep = (name: string, p: ChildProcess): void => {
@@ -66,7 +68,13 @@ export async function startControlPlane(options: { users?: Record<string, string
     p.stderr?.on('data', add);
     procs.push(p);
   };
+  // A test process that exits without its teardown (an uncaught error) still takes these along.
+  const killAll = (): void => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
   const stop = async (): Promise<void> => {
+    process.removeListener('exit', killAll);
     for (const p of procs.reverse()) {
       p.kill('SIGTERM');
       await waitExit(p, 10_000);
