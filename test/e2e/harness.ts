@@ -9,12 +9,11 @@
 // `stop()`, which tests register with t.teardown so it runs even when an assertion fails.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { NAMESPACE, RELEASE, applyDocs, createNamespaces, find, installArgoCRDs, releaseDocs, render } from '../helpers/chart.js';
 import { REPO, example } from '../helpers/corpus.js';
-import { type ControlPlane, startControlPlane } from '../helpers/kube.js';
+import { type ControlPlane, freePort, startControlPlane } from '../helpers/kube.js';
 
 export const BREAK_GLASS_USER = 'oncall-bob';
 export const FULLNAME = `${RELEASE}-cilium-guard`;
@@ -23,17 +22,6 @@ export const CILIUM_CONFIG_WEBHOOK = 'cilium-config.cilium-guard.io';
 const MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 export type Obj = Record<string, any>;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

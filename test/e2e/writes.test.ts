@@ -58,6 +58,15 @@ t.test('kubectl: create, apply, patch, server-side apply and delete of Applicati
   );
   t.equal(await get('application', 'moved'), null, 'nothing stored');
 
+  // A full replace (PUT, an UPDATE) with kubectl.
+  const stored = (await get('application', 'cilium'))!;
+  stored.spec.source.helm.valuesObject.k8sServicePort = 6443;
+  stored.spec.source.helm.valuesObject.kubeProxyReplacement = 'off';
+  out = await kubectl(['replace', '-f', '-'], stored);
+  t.match(out.stderr, /Error from server \(Forbidden\): error when replacing "STDIN":/);
+  t.match(out.stderr, denial(VALIDATING, 'Application argocd/cilium', 'R4'));
+  t.match(out.stderr, /^Warning: \[cilium-guard R4\.endpoint\] /m, 'the warning comes with the denial');
+
   // Client-side apply of an edit that drops ServerSideApply=true.
   const noSSA = application('cilium', (a) => (a.spec.syncPolicy.syncOptions = ['RespectIgnoreDifferences=true']));
   out = await kubectl(['apply', '-f', '-'], noSSA);
@@ -167,6 +176,17 @@ t.test('ApplicationSets: create, patch, status subresource, delete', async (t) =
   t.match(out.stderr, denial(VALIDATING, 'ApplicationSet argocd/no-ssa', 'R3'));
   out = await kubectl(['patch', 'applicationset', 'cilium', '-n', 'argocd', '--type=merge', '-p', json({ spec: { template: { spec: { destination: { namespace: 'cilium' } } } } })]);
   t.match(out.stderr, denial(VALIDATING, 'ApplicationSet argocd/cilium', 'R1'));
+  // A full replace (PUT) through client-node, and server-side apply through kubectl.
+  const api = c.custom;
+  const current = (await api.getNamespacedCustomObject({ ...APPSETS, name: 'cilium' })) as Obj;
+  current.spec.template.spec.source.helm.releaseName = 'cilium-v2';
+  const replaced = await api.replaceNamespacedCustomObject({ ...APPSETS, name: 'cilium', body: current }).catch((e: unknown) => e);
+  t.equal(apiCode(replaced), 403, 'replace denied');
+  t.match(apiMessage(replaced), denial(VALIDATING, 'ApplicationSet argocd/cilium', 'R2'));
+  out = await kubectl(['apply', '--server-side', '--field-manager=platform-team', '--force-conflicts', '-f', '-'], applicationSet('cilium', (a) => (a.spec.template.spec.source.helm.valuesObject.kubeProxyReplacement = 'false')));
+  t.match(out.stderr, denial(VALIDATING, 'ApplicationSet argocd/cilium', 'R4'));
+  out = await kubectl(['apply', '--server-side', '--field-manager=platform-team', '--force-conflicts', '-f', '-'], applicationSet('cilium', (a) => (a.spec.generators[0].list.elements[0].chartVersion = '1.18.7')));
+  t.equal(out.code, 0, `a good server-side apply is admitted: ${out.stderr}`);
   // A templatePatch that drops ServerSideApply for the generated Cilium Application.
   out = await kubectl(['patch', 'applicationset', 'cilium', '-n', 'argocd', '--type=merge', '-p', json({ spec: { templatePatch: 'spec:\n  syncPolicy:\n    syncOptions: []\n' } })]);
   t.match(out.stderr, /\[R3\]/);
@@ -176,7 +196,6 @@ t.test('ApplicationSets: create, patch, status subresource, delete', async (t) =
     t.equal(s.code, 0, s.stderr);
   });
   t.equal(n, 0, 'a status write never reaches cilium-guard');
-  const api = c.custom;
   const err = await api.createNamespacedCustomObject({ ...APPSETS, body: applicationSet('node-appset', (a) => (a.spec.template.spec.source.helm.valuesObject.kubeProxyReplacement = false)) }).catch((e: unknown) => e);
   t.equal(apiCode(err), 403);
   t.match(apiMessage(err), /\[R4\]/);
