@@ -215,6 +215,12 @@ t.test('options: hostNetwork, priorityClassName, NetworkPolicy, ServiceMonitor, 
   const url = await render({ set: { 'webhooks.url': 'https://127.0.0.1:8443' } });
   t.same(find(url, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig, { url: 'https://127.0.0.1:8443/validate' });
   t.same(find(url, 'MutatingWebhookConfiguration').webhooks[0].clientConfig, { url: 'https://127.0.0.1:8443/mutate' });
+  // The API server checks the URL's host against the self-signed certificate: it must be named.
+  const certArgs = async (u: string) =>
+    (find(await render({ set: { 'webhooks.url': u } }), 'Deployment').spec.template.spec.containers[0].args as string[]).filter((a) => /^--cert-(ips|dns-names)=/.test(a));
+  t.same(await certArgs('https://127.0.0.1:8443'), ['--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local', '--cert-ips=127.0.0.1']);
+  t.same(await certArgs('https://[::1]:8443'), ['--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local', '--cert-ips=::1']);
+  t.same(await certArgs('https://guard.example.com'), ['--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local,guard.example.com']);
 });
 
 t.test('NOTES.txt tells the user what to check', async (t) => {
