@@ -150,9 +150,7 @@ export interface Rendered {
 }
 
 /** The value the agent runs with: command line, then CILIUM_ env, then the ConfigMap (viper). */
-function agentKubeProxyReplacement(docs: Obj[]): string | undefined {
-  const ds = docs.find((d) => d.kind === 'DaemonSet' && d.metadata?.name === 'cilium');
-  const agent = (ds?.spec?.template?.spec?.containers ?? []).find((c: Obj) => c.name === 'cilium-agent') as Obj | undefined;
+function agentKubeProxyReplacement(agent: Obj | undefined, cm: Obj | undefined): string | undefined {
   let fromArgs: string | undefined;
   const args = [...(agent?.command ?? []), ...(agent?.args ?? [])].map(String);
   args.forEach((a, i) => {
@@ -162,7 +160,6 @@ function agentKubeProxyReplacement(docs: Obj[]): string | undefined {
   if (fromArgs !== undefined) return fromArgs;
   const env = ((agent?.env ?? []) as Obj[]).filter((e) => e.name === 'CILIUM_KUBE_PROXY_REPLACEMENT');
   if (env.length > 0) return String(env[env.length - 1]!.value ?? '');
-  const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'cilium-config');
   // Cilium's viper reads option names case-insensitively; two spellings with different values are a
   // coin toss (map order), so anything but a single agreed value is not "true".
   const values = new Set(Object.entries((cm?.data ?? {}) as Record<string, unknown>).filter(([k]) => k.toLowerCase() === 'kube-proxy-replacement').map(([, v]) => String(v)));
@@ -194,9 +191,9 @@ export async function renderJob(chart: string, job: RenderJob, home: string): Pr
   else if (cm.metadata.namespace !== 'kube-system' || ds.metadata.namespace !== 'kube-system') {
     bad.R1 = `cilium-config in "${cm.metadata.namespace}", DaemonSet in "${ds.metadata.namespace}" (release namespace "${probe.data.namespace}")`;
   }
-  const kpr = agentKubeProxyReplacement(docs);
-  if (kpr !== 'true') bad.R4 = `the agent would run with kube-proxy-replacement ${JSON.stringify(kpr)}`;
   const agent = (ds?.spec?.template?.spec?.containers ?? []).find((c: Obj) => c.name === 'cilium-agent') as Obj | undefined;
+  const kpr = agentKubeProxyReplacement(agent, cm);
+  if (kpr !== 'true') bad.R4 = `the agent would run with kube-proxy-replacement ${JSON.stringify(kpr)}`;
   const env = Object.fromEntries(((agent?.env ?? []) as Obj[]).map((e) => [e.name, e.value]));
   if (env.KUBERNETES_SERVICE_HOST !== 'localhost' || String(env.KUBERNETES_SERVICE_PORT) !== '7445') {
     bad['R4.endpoint'] = `the agent talks to ${String(env.KUBERNETES_SERVICE_HOST)}:${String(env.KUBERNETES_SERVICE_PORT)}, not KubePrism`;

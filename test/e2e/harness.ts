@@ -243,21 +243,3 @@ export function applicationSet(name: string, edit: (a: Obj) => void = () => {}):
 export function ciliumConfig(kpr: string, namespace = 'kube-system'): Obj {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace }, data: { 'kube-proxy-replacement': kpr } };
 }
-
-/** The message of a client-node error (the API server's Status message). */
-export function apiMessage(err: unknown): string {
-  const body = (err as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      return String((JSON.parse(body) as { message?: string }).message);
-    } catch {
-      return body;
-    }
-  }
-  return String((body as { message?: string } | undefined)?.message ?? err);
-}
-
-export function apiCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}

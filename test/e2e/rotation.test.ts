@@ -3,8 +3,9 @@
 // every write through the API server meanwhile still gets its proper answer.
 import tls from 'node:tls';
 import t from 'tap';
+import { describeApiError, statusOf } from '../../src/certs/kube.js';
 import { NAMESPACE } from '../helpers/chart.js';
-import { FULLNAME, type Obj, apiCode, apiMessage, application, sleep, startCluster } from './harness.js';
+import { FULLNAME, type Obj, application, sleep, startCluster } from './harness.js';
 
 // Lifetimes are short but sane: the issuer backdates by 60 s, so the renewal point (a fraction of
 // the whole lifetime before notAfter) must stay after the moment of issue.
@@ -58,11 +59,11 @@ t.test('writes keep their answers while the serving certificate and the CA rotat
       await c.custom.deleteNamespacedCustomObject({ ...APPS, name: `rot-${i}` });
       writes += 2;
     } catch (err) {
-      unexpected.push(`write ${i} (good): ${apiMessage(err)}`);
+      unexpected.push(`write ${i} (good): ${describeApiError(err)}`);
     }
     const denied = await c.custom.createNamespacedCustomObject({ ...APPS, body: bad }).catch((e: unknown) => e);
     writes++;
-    if (apiCode(denied) !== 403 || !/denied the request: .*\[R4\]/.test(apiMessage(denied))) unexpected.push(`write ${i} (bad): ${apiMessage(denied)}`);
+    if (statusOf(denied) !== 403 || !/denied the request: .*\[R4\]/.test(describeApiError(denied))) unexpected.push(`write ${i} (bad): ${describeApiError(denied)}`);
   }
   await watch;
 

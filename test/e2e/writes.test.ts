@@ -6,14 +6,13 @@ import path from 'node:path';
 import t from 'tap';
 import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { describeApiError, statusOf } from '../../src/certs/kube.js';
 import { REPO } from '../helpers/corpus.js';
 import {
   CILIUM_CONFIG_WEBHOOK,
   FULLNAME,
   VALIDATING,
   type Obj,
-  apiCode,
-  apiMessage,
   application,
   applicationSet,
   ciliumConfig,
@@ -144,14 +143,14 @@ t.test('@kubernetes/client-node: the same answers through the typed client', asy
   t.equal(created.metadata.name, 'node-good');
 
   const err = await api.createNamespacedCustomObject({ ...APPS, body: application('node-bad', (a) => (a.spec.source.helm.releaseName = '{{ "cilium" }}')) }).catch((e: unknown) => e);
-  t.equal(apiCode(err), 403);
-  t.match(apiMessage(err), denial(VALIDATING, 'Application argocd/node-bad', 'R2'));
+  t.equal(statusOf(err), 403);
+  t.match(describeApiError(err), denial(VALIDATING, 'Application argocd/node-bad', 'R2'));
 
   const patchErr = await api
     .patchNamespacedCustomObject({ ...APPS, name: 'node-good', body: { spec: { destination: { namespace: '' } } } }, merge)
     .catch((e: unknown) => e);
-  t.equal(apiCode(patchErr), 403, 'merge patch denied');
-  t.match(apiMessage(patchErr), /\[R1\]/);
+  t.equal(statusOf(patchErr), 403, 'merge patch denied');
+  t.match(describeApiError(patchErr), /\[R1\]/);
 
   const applied = (await api.patchNamespacedCustomObject(
     { ...APPS, name: 'node-ssa', body: application('node-ssa'), fieldManager: 'argocd-controller', force: true },
@@ -162,11 +161,11 @@ t.test('@kubernetes/client-node: the same answers through the typed client', asy
   const dry = (await api.createNamespacedCustomObject({ ...APPS, body: application('node-dry'), dryRun: 'All' })) as Obj;
   t.equal(dry.metadata.name, 'node-dry');
   const missing = await api.getNamespacedCustomObject({ ...APPS, name: 'node-dry' }).catch((e: unknown) => e);
-  t.equal(apiCode(missing), 404, 'dryRun=All stored nothing');
+  t.equal(statusOf(missing), 404, 'dryRun=All stored nothing');
 
   const delErr = await api.deleteNamespacedCustomObject({ ...APPS, name: 'node-good' }).catch((e: unknown) => e);
-  t.equal(apiCode(delErr), 403);
-  t.match(apiMessage(delErr), denial(VALIDATING, 'Application argocd/node-good', 'D1'));
+  t.equal(statusOf(delErr), 403);
+  t.match(describeApiError(delErr), denial(VALIDATING, 'Application argocd/node-good', 'D1'));
 });
 
 t.test('ApplicationSets: create, patch, status subresource, delete', async (t) => {
@@ -181,8 +180,8 @@ t.test('ApplicationSets: create, patch, status subresource, delete', async (t) =
   const current = (await api.getNamespacedCustomObject({ ...APPSETS, name: 'cilium' })) as Obj;
   current.spec.template.spec.source.helm.releaseName = 'cilium-v2';
   const replaced = await api.replaceNamespacedCustomObject({ ...APPSETS, name: 'cilium', body: current }).catch((e: unknown) => e);
-  t.equal(apiCode(replaced), 403, 'replace denied');
-  t.match(apiMessage(replaced), denial(VALIDATING, 'ApplicationSet argocd/cilium', 'R2'));
+  t.equal(statusOf(replaced), 403, 'replace denied');
+  t.match(describeApiError(replaced), denial(VALIDATING, 'ApplicationSet argocd/cilium', 'R2'));
   out = await kubectl(['apply', '--server-side', '--field-manager=platform-team', '--force-conflicts', '-f', '-'], applicationSet('cilium', (a) => (a.spec.template.spec.source.helm.valuesObject.kubeProxyReplacement = 'false')));
   t.match(out.stderr, denial(VALIDATING, 'ApplicationSet argocd/cilium', 'R4'));
   out = await kubectl(['apply', '--server-side', '--field-manager=platform-team', '--force-conflicts', '-f', '-'], applicationSet('cilium', (a) => (a.spec.generators[0].list.elements[0].chartVersion = '1.18.7')));
@@ -197,8 +196,8 @@ t.test('ApplicationSets: create, patch, status subresource, delete', async (t) =
   });
   t.equal(n, 0, 'a status write never reaches cilium-guard');
   const err = await api.createNamespacedCustomObject({ ...APPSETS, body: applicationSet('node-appset', (a) => (a.spec.template.spec.source.helm.valuesObject.kubeProxyReplacement = false)) }).catch((e: unknown) => e);
-  t.equal(apiCode(err), 403);
-  t.match(apiMessage(err), /\[R4\]/);
+  t.equal(statusOf(err), 403);
+  t.match(describeApiError(err), /\[R4\]/);
   out = await kubectl(['delete', 'applicationset', 'cilium', '-n', 'argocd']);
   t.equal(out.code, 0, out.stderr);
 });
