@@ -51,6 +51,7 @@ const schema = {
     preStopSleepSeconds: { type: 'integer', minimum: 0, maximum: 300 },
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
+    events: obj({ enabled: bool, burst: { type: 'integer', minimum: 1 }, perSecond: { type: 'number', exclusiveMinimum: 0 } }),
     podDisruptionBudget: obj({ enabled: bool, maxUnavailable: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] } }),
     serviceAccount: obj({ annotations: freeMap }),
     certificates: obj(
@@ -92,7 +93,9 @@ const schema = {
         labels: freeMap,
         latencyThresholdSeconds: { type: 'number', exclusiveMinimum: 0 },
         certificateExpiryWarning: duration,
+        eventsFailingThreshold: { type: 'number', minimum: 0 },
       }),
+      grafanaDashboard: obj({ enabled: bool, namespace: str, labels: freeMap, annotations: freeMap }),
     }),
     tests: obj({ applicationNamespace: k8sName }),
   }),

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // cilium-guard: argument parsing and wiring only.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { EventRecorder } from '../audit/events.js';
+import { KubeEventSink } from '../audit/kube-events.js';
 import { ensureDevCertificates } from '../certs/dev.js';
 import { KubeStore, describeApiError, loadKubeConfig, type WebhookRef } from '../certs/kube.js';
 import { CertificateManager } from '../certs/manager.js';
@@ -26,6 +29,7 @@ const USAGE = `Usage:
                       [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
                       [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
                       [--ca-overlap 5m] [--cert-check-interval 1m]]
+                     [--events [--events-burst 25] [--events-per-second 5]]
   cilium-guard check [--config FILE] [--output text|json] [--strict] FILE...
   cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
   cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]
@@ -37,7 +41,9 @@ serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutat
             Certificates: --tls-cert/--tls-key files (reloaded when they change); or --cert-secret,
             a Secret shared by every replica that cilium-guard fills, renews, and whose CA it
             injects into the named webhook configurations; or else development certificates
-            under ./certs. Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE,
+            under ./certs. --events writes a Kubernetes Event (events.k8s.io/v1, reason
+            PolicyViolation) on each denied object: never for dry runs, deduplicated, rate-limited,
+            and never delaying an answer. Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE,
             TLS_KEY_FILE, LOG_LEVEL, KUBECONFIG.
 check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps). Exit 0: clean; 1: violations; 2: bad input or usage.
@@ -177,6 +183,31 @@ async function startSecretCertificates(values: Options, logger: Logger, metrics:
   };
 }
 
+function positiveNumber(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) fail(`${name} must be a positive number, got "${value}"`);
+  return n;
+}
+
+/** --events: the recorder and its client-node sink, with the same kubeconfig as the certificates. */
+async function startEvents(values: Options, logger: Logger, metrics: Metrics): Promise<EventRecorder> {
+  const burst = positiveNumber(values['events-burst'] as string | undefined, 25, '--events-burst');
+  const perSecond = positiveNumber(values['events-per-second'] as string | undefined, 5, '--events-per-second');
+  let sink: KubeEventSink;
+  try {
+    sink = await KubeEventSink.create(await loadKubeConfig(values.kubeconfig as string | undefined), 5000);
+  } catch (err) {
+    throw new Error(`--events needs a kubeconfig or an in-cluster ServiceAccount: ${describeApiError(err)}`);
+  }
+  return new EventRecorder(sink, logger.child({ component: 'events' }), {
+    burst,
+    perSecond,
+    instance: process.env.POD_NAME || hostname(),
+    onResult: (result) => metrics.events.inc({ result }),
+  });
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseOrFail({
     args: argv,
@@ -199,6 +230,9 @@ async function serve(argv: string[]): Promise<void> {
       'renew-fraction': { type: 'string' },
       'ca-overlap': { type: 'string' },
       'cert-check-interval': { type: 'string' },
+      events: { type: 'boolean' },
+      'events-burst': { type: 'string' },
+      'events-per-second': { type: 'string' },
     },
     strict: true,
   });
@@ -221,7 +255,8 @@ async function serve(argv: string[]): Promise<void> {
   const certificates = values['cert-secret']
     ? await startSecretCertificates(values, logger, metrics)
     : await fileCertificates(values, logger, metrics);
-  const guard = buildServer({ config: loaded.config, logger, metrics, tls: certificates.initial });
+  const events = values.events ? await startEvents(values, logger, metrics) : undefined;
+  const guard = buildServer({ config: loaded.config, logger, metrics, tls: certificates.initial, ...(events ? { events } : {}) });
   const stopCertificates = certificates.attach(guard.app.server as unknown as HttpsServer);
   const metricsServer = createMetricsServer(metrics);
   await guard.app.listen({ port: listenPort, host });
@@ -248,6 +283,7 @@ async function serve(argv: string[]): Promise<void> {
     logger.info({ signal }, 'draining: finishing in-flight reviews, refusing new connections');
     guard.setDraining();
     void stopCertificates();
+    events?.stop();
     metricsServer.close();
     guard.app
       .close()

@@ -6,7 +6,7 @@ import { encodeResponse } from '../admission/respond.js';
 import { auditRecords, writeAudit } from '../audit/audit.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { mutate, validate } from '../policy/engine.js';
-import type { Decision } from '../policy/types.js';
+import type { Decision, Finding, PolicyRequest } from '../policy/types.js';
 import type { Metrics } from './metrics.js';
 
 /** Above the API server's 3 MiB request limit: an UPDATE carries object and oldObject. */
@@ -31,6 +31,8 @@ export interface ServerOptions {
   /** PEM key and certificate; omit for app.inject-only use. */
   tls?: { key: string | Buffer; cert: string | Buffer };
   bodyLimit?: number;
+  /** Told about every denial; must return at once (the EventRecorder only enqueues). */
+  events?: { denied(req: PolicyRequest, findings: Finding[]): void };
 }
 
 type Route = 'validate' | 'mutate';
@@ -95,7 +97,7 @@ export function buildServer(options: ServerOptions): GuardServer {
       const decoded = decodeReview(request.body);
       if (!decoded.ok) {
         metrics.errors.inc({ route, reason: 'bad_request' });
-        end();
+        end({ operation: 'unknown', verdict: 'error', rule: 'none' });
         return reply.code(400).send({ error: 'BadRequest', message: decoded.error });
       }
       const { request: admission, policy } = decoded;
@@ -112,8 +114,10 @@ export function buildServer(options: ServerOptions): GuardServer {
           : answer.response?.patch
             ? 'mutated'
             : 'allowed';
+      if (!decision.allowed) options.events?.denied(policy, decision.findings);
       metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict });
-      end();
+      const deciding = decision.findings.find((f) => f.verdict === 'deny') ?? decision.findings[0];
+      end({ operation: admission.operation, verdict, rule: deciding?.rule ?? 'none' });
       return reply.send(answer);
     };
   }

@@ -6,11 +6,12 @@ export interface Metrics {
   registry: client.Registry;
   requests: client.Counter<'route' | 'operation' | 'kind' | 'verdict'>;
   ruleResults: client.Counter<'rule' | 'verdict'>;
-  duration: client.Histogram<'route'>;
+  duration: client.Histogram<'route' | 'operation' | 'verdict' | 'rule'>;
   errors: client.Counter<'route' | 'reason'>;
   certificateExpiry: client.Gauge<'certificate'>;
   certificateSteps: client.Counter<'step'>;
   certificateErrors: client.Counter;
+  events: client.Counter<'result'>;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -32,8 +33,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
     duration: new client.Histogram({
       name: 'cilium_guard_admission_duration_seconds',
-      help: 'Time from receiving a review to answering it',
-      labelNames: ['route'],
+      help: 'Time from receiving a review to answering it, by route, operation, verdict and deciding rule (the first denying rule, else the first rule hit, else none)',
+      labelNames: ['route', 'operation', 'verdict', 'rule'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
@@ -58,6 +59,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     certificateErrors: new client.Counter({
       name: 'cilium_guard_certificate_errors_total',
       help: 'Certificate checks that failed (API unreachable, Secret unreadable); the current certificate stays in use',
+      registers: [registry],
+    }),
+    events: new client.Counter({
+      name: 'cilium_guard_events_total',
+      help: 'Kubernetes Events for denials, by result (sent, deduplicated, series_updated, rate_limited, dropped, failed, timed_out)',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

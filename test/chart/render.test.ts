@@ -80,8 +80,13 @@ t.test('default install: two replicas, PDB, spread, probes, preStop shorter than
 });
 
 t.test('the pod is hardened for Pod Security restricted and mounts a token only where the code uses the API', async (t) => {
-  for (const [mode, tokenMounted] of [['selfSigned', true], ['certManager', false]] as const) {
-    const r = await render({ set: { 'certificates.mode': mode } });
+  for (const [mode, events, tokenMounted] of [
+    ['selfSigned', true, true],
+    ['selfSigned', false, true],
+    ['certManager', true, true],
+    ['certManager', false, false],
+  ] as const) {
+    const r = await render({ set: { 'certificates.mode': mode, 'events.enabled': events } });
     const pod = find(r, 'Deployment').spec.template.spec;
     const c = pod.containers[0];
     t.equal(pod.securityContext.runAsNonRoot, true);
@@ -97,12 +102,17 @@ t.test('the pod is hardened for Pod Security restricted and mounts a token only 
     t.equal(pod.automountServiceAccountToken, false);
     t.equal(find(r, 'ServiceAccount').automountServiceAccountToken, false);
     const mounts = c.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
-    t.equal(mounts.includes('/var/run/secrets/kubernetes.io/serviceaccount'), tokenMounted, `${mode}: API token mounted: ${tokenMounted}`);
-    t.equal(r.docs.some((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook']), tokenMounted, `${mode}: RBAC only when used`);
+    const label = `${mode}, events ${events}`;
+    t.equal(mounts.includes('/var/run/secrets/kubernetes.io/serviceaccount'), tokenMounted, `${label}: API token mounted: ${tokenMounted}`);
+    t.equal(mounts.includes('/tls'), mode !== 'selfSigned', `${label}: the TLS Secret is mounted unless cilium-guard manages it`);
+    t.equal(r.docs.some((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook']), tokenMounted, `${label}: RBAC only when used`);
+    t.equal(r.docs.some((d) => d.kind === 'Role' && !d.metadata.annotations?.['helm.sh/hook']), mode === 'selfSigned', `${label}: Secret access only for selfSigned`);
+    t.equal(c.args.includes('--events'), events, `${label}: --events`);
+    t.equal(c.env?.some((e: { name: string }) => e.name === 'POD_NAME') ?? false, events, `${label}: POD_NAME names the reporting instance`);
   }
 });
 
-t.test('RBAC is exactly what src/certs uses, by resource name', async (t) => {
+t.test('RBAC is exactly what src/certs and src/audit/kube-events.ts use, by resource name where names are known', async (t) => {
   const r = await render();
   const role = r.docs.find((d) => d.kind === 'Role' && !d.metadata.annotations?.['helm.sh/hook'])!;
   const clusterRole = r.docs.find((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook'])!;
@@ -110,7 +120,14 @@ t.test('RBAC is exactly what src/certs uses, by resource name', async (t) => {
   t.same(clusterRole.rules, [
     { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['cg-cilium-guard'], verbs: ['get', 'patch'] },
     { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['cg-cilium-guard'], verbs: ['get', 'patch'] },
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   ]);
+  const events = readFileSync(path.join(REPO, 'src/audit/kube-events.ts'), 'utf8');
+  t.same([...new Set([...events.matchAll(/this\.api\.(\w+)\(/g)].map((m) => m[1]))].sort(), ['createNamespacedEvent', 'patchNamespacedEvent'], 'the Event calls the last rule covers');
+  const certManager = await render({ set: { 'certificates.mode': 'certManager' } });
+  t.same(certManager.docs.find((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook'])!.rules, [
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ], 'certManager: Events only');
   const source = readFileSync(path.join(REPO, 'src/certs/kube.ts'), 'utf8');
   const calls = [...source.matchAll(/this\.(core|admission)\.(\w+)\(/g)].map((m) => m[2]).sort();
   t.same([...new Set(calls)], [

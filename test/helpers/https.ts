@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { generateCertificates, type GeneratedCertificates } from '../../src/certs/dev.js';
 import { defaultConfig, type PolicyConfig } from '../../src/policy/config.js';
-import { buildServer, type GuardServer } from '../../src/server/app.js';
+import { buildServer, type GuardServer, type ServerOptions } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 
 let shared: Promise<GeneratedCertificates> | null = null;
@@ -23,7 +23,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startGuard(options: { config?: PolicyConfig; bodyLimit?: number } = {}): Promise<Running> {
+export async function startGuard(options: { config?: PolicyConfig; bodyLimit?: number; events?: ServerOptions['events'] } = {}): Promise<Running> {
   const certs = await testCertificates();
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -34,6 +34,7 @@ export async function startGuard(options: { config?: PolicyConfig; bodyLimit?: n
     metrics,
     tls: { key: certs.key, cert: certs.cert },
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.events ? { events: options.events } : {}),
   });
   await guard.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = guard.app.server.address() as AddressInfo;

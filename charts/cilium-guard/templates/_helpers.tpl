@@ -107,8 +107,9 @@ clientConfig:
 {{- end -}}
 
 {{/* The API server needs to call us for these only when the pods use the API (selfSigned mode). */}}
+{{/* The pods talk to the API server: for selfSigned certificates and/or for Events. */}}
 {{- define "cilium-guard.usesApi" -}}
-{{- if eq .Values.certificates.mode "selfSigned" -}}true{{- end -}}
+{{- if or (eq .Values.certificates.mode "selfSigned") .Values.events.enabled -}}true{{- end -}}
 {{- end -}}
 
 {{/* Seconds in a Go duration made of h, m and s parts (168h, 1h30m, 90s). */}}
