@@ -29,7 +29,7 @@ const USAGE = `Usage:
                       [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
                       [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
                       [--ca-overlap 5m] [--cert-check-interval 1m]]
-                     [--events [--events-burst 25] [--events-per-second 5]]
+                     [--events [--events-burst 25] [--events-per-second 5] [--events-series-interval 30s]]
   cilium-guard check [--config FILE] [--output text|json] [--strict] FILE...
   cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
   cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]
@@ -203,6 +203,7 @@ async function startEvents(values: Options, logger: Logger, metrics: Metrics): P
   return new EventRecorder(sink, logger.child({ component: 'events' }), {
     burst,
     perSecond,
+    flushIntervalMs: durationOption(values['events-series-interval'] as string | undefined, '30s', '--events-series-interval'),
     instance: process.env.POD_NAME || hostname(),
     onResult: (result) => metrics.events.inc({ result }),
   });
@@ -233,6 +234,7 @@ async function serve(argv: string[]): Promise<void> {
       events: { type: 'boolean' },
       'events-burst': { type: 'string' },
       'events-per-second': { type: 'string' },
+      'events-series-interval': { type: 'string' },
     },
     strict: true,
   });
