@@ -13,14 +13,19 @@ import { ensureDevCertificates } from '../certs/dev.js';
 import { KubeStore, describeApiError, loadKubeConfig, type WebhookRef } from '../certs/kube.js';
 import { CertificateManager } from '../certs/manager.js';
 import type { KeyPair } from '../certs/pki.js';
+import type { PolicyConfig } from '../policy/config.js';
+import { isObject } from '../policy/json.js';
 import { buildServer } from '../server/app.js';
 import { type Metrics, createMetrics, createMetricsServer } from '../server/metrics.js';
 import { expiryOf, setServingCertificate, watchCertificates } from '../server/tls.js';
-import { checkFiles, exitCode } from './check.js';
+import { align } from './align.js';
+import { auditCluster } from './audit.js';
+import { checkFiles } from './check.js';
 import { loadConfig } from './config-file.js';
 import { parseDuration } from './duration.js';
 import { selftest, uninstallWebhooks } from './kube-commands.js';
-import { renderJson, renderText } from './report.js';
+import { FORMATS, type Format, exitCode, render, summarize } from './report.js';
+import { readYamlFile } from './yaml-input.js';
 
 const USAGE = `Usage:
   cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE] [--log-level info]
@@ -30,7 +35,12 @@ const USAGE = `Usage:
                       [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
                       [--ca-overlap 5m] [--cert-check-interval 1m]]
                      [--events [--events-burst 25] [--events-per-second 5] [--events-series-interval 30s]]
-  cilium-guard check [--config FILE] [--output text|json] [--strict] FILE...
+  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] FILE...
+  cilium-guard audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--config FILE]
+                     [--output text|json|policyreport] [--strict] [--verbose] [--page-size 250]
+                     [--progress | --quiet]
+  cilium-guard align --talos PATCH.yaml --app APP.yaml [--app-values FILE]... [--chart-values FILE]
+                     [--config FILE] [--output text|json]
   cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
   cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]
   cilium-guard healthcheck [--port 8443]
@@ -47,6 +57,18 @@ serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutat
             TLS_KEY_FILE, LOG_LEVEL, KUBECONFIG.
 check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps). Exit 0: clean; 1: violations; 2: bad input or usage.
+audit       Runs the same policy over what a cluster holds: Applications, ApplicationSets, and the
+            ConfigMaps named cilium-config and argocd-cm (list permission only). Text lists what
+            breaks a rule (--verbose: every object); json is the full report; policyreport prints
+            wgpolicyk8s.io/v1alpha2 PolicyReports for kubectl apply. Progress goes to stderr when it
+            is a terminal (--progress: always, --quiet: never). Exit codes as for check.
+align       Compares the Helm values Talos installs Cilium with (a machine-config patch whose
+            cluster.inlineManifests run \`cilium install\` or \`helm install|upgrade|template\`, or a
+            values file) with the effective values of the Argo CD Application (or ApplicationSet
+            template) that adopts it: the handoff table's settings, then every key set on either
+            side. --app-values supplies the Application's valueFiles in order; --chart-values (the
+            chart's values.yaml) lets a key set on one side match the default on the other.
+            Exit 0: aligned; 1: a difference; 2: unreadable input.
 uninstall   Deletes the named webhook configurations (the chart's pre-delete hook).
 selftest    Sends a known-bad and a known-good Cilium Application with dryRun=All and checks that
             only the bad one is denied by the webhook (the chart's helm test).
@@ -243,11 +265,7 @@ async function serve(argv: string[]): Promise<void> {
     base: { service: 'cilium-guard' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
-  const loaded = await loadConfig(values.config ?? process.env.CILIUM_GUARD_CONFIG);
-  if (!loaded.ok) {
-    for (const e of loaded.errors) process.stderr.write(`cilium-guard: invalid policy: ${e}\n`);
-    process.exit(2);
-  }
+  const policy = await policyOrExit(values.config);
   const host = values.host ?? process.env.HOST ?? '0.0.0.0';
   const listenPort = port(values.port ?? process.env.PORT, 8443, '--port');
   const metricsPort = port(values['metrics-port'] ?? process.env.METRICS_PORT, 9090, '--metrics-port');
@@ -258,7 +276,7 @@ async function serve(argv: string[]): Promise<void> {
     ? await startSecretCertificates(values, logger, metrics)
     : await fileCertificates(values, logger, metrics);
   const events = values.events ? await startEvents(values, logger, metrics) : undefined;
-  const guard = buildServer({ config: loaded.config, logger, metrics, tls: certificates.initial, ...(events ? { events } : {}) });
+  const guard = buildServer({ config: policy, logger, metrics, tls: certificates.initial, ...(events ? { events } : {}) });
   const stopCertificates = certificates.attach(guard.app.server as unknown as HttpsServer);
   const metricsServer = createMetricsServer(metrics);
   await guard.app.listen({ port: listenPort, host });
@@ -302,6 +320,21 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+function format(value: string | undefined): Format {
+  const output = value ?? 'text';
+  if (!(FORMATS as readonly string[]).includes(output)) fail(`--output must be one of ${FORMATS.join(', ')}, got "${output}"`);
+  return output as Format;
+}
+
+async function policyOrExit(file: string | undefined): Promise<PolicyConfig> {
+  const loaded = await loadConfig(file ?? process.env.CILIUM_GUARD_CONFIG);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) process.stderr.write(`cilium-guard: invalid policy: ${e}\n`);
+    process.exit(2);
+  }
+  return loaded.config;
+}
+
 async function check(argv: string[]): Promise<void> {
   const { values, positionals } = parseOrFail({
     args: argv,
@@ -309,16 +342,46 @@ async function check(argv: string[]): Promise<void> {
     allowPositionals: true,
     strict: true,
   });
-  const output = values.output ?? 'text';
-  if (output !== 'text' && output !== 'json') fail(`--output must be text or json, got "${output}"`);
+  const output = format(values.output);
   if (positionals.length === 0) fail('check needs at least one FILE');
-  const loaded = await loadConfig(values.config ?? process.env.CILIUM_GUARD_CONFIG);
-  if (!loaded.ok) {
-    for (const e of loaded.errors) process.stderr.write(`cilium-guard: invalid policy: ${e}\n`);
-    process.exit(2);
+  const report = await checkFiles(positionals, await policyOrExit(values.config));
+  process.stdout.write(render(report, output));
+  process.exitCode = exitCode(report, values.strict === true);
+}
+
+async function audit(argv: string[]): Promise<void> {
+  const { values } = parseOrFail({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      config: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      strict: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      'page-size': { type: 'string' },
+      progress: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+    strict: true,
+  });
+  const output = format(values.output);
+  const pageSize = Number(values['page-size'] ?? '250');
+  if (!Number.isInteger(pageSize) || pageSize < 1) fail(`--page-size must be a positive integer, got "${values['page-size']}"`);
+  const config = await policyOrExit(values.config);
+  const kc = await loadKubeConfig(values.kubeconfig);
+  if (values.context) {
+    if (!kc.getContextObject(values.context)) fail(`no context "${values.context}" in the kubeconfig`);
+    kc.setCurrentContext(values.context);
   }
-  const report = await checkFiles(positionals, loaded.config);
-  process.stdout.write(output === 'json' ? renderJson(report) : renderText(report));
+  const showProgress = values.quiet ? false : (values.progress ?? process.stderr.isTTY === true);
+  const report = await auditCluster(kc, config, {
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    pageSize,
+    ...(showProgress ? { progress: (m: string) => process.stderr.write(`audit: ${m}\n`) } : {}),
+  });
+  process.stdout.write(render(report, output, { showClean: values.verbose === true }));
   process.exitCode = exitCode(report, values.strict === true);
 }
 
@@ -326,6 +389,47 @@ const stdio = {
   out: (line: string) => process.stdout.write(`${line}\n`),
   err: (line: string) => process.stderr.write(`${line}\n`),
 };
+
+async function alignCommand(argv: string[]): Promise<void> {
+  const { values } = parseOrFail({
+    args: argv,
+    options: {
+      talos: { type: 'string' },
+      app: { type: 'string' },
+      'app-values': { type: 'string', multiple: true },
+      'chart-values': { type: 'string' },
+      config: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    },
+    strict: true,
+  });
+  const output = format(values.output);
+  if (output === 'policyreport') fail('align reports settings, not objects: --output text or json');
+  if (!values.talos || !values.app) fail('align needs --talos PATCH.yaml and --app APP.yaml');
+  const config = await policyOrExit(values.config);
+  const aliases = config.limits.yamlAliases;
+  const read = async (file: string) => {
+    const input = await readYamlFile(file, aliases);
+    if (input.errors.length > 0) {
+      const report = summarize('align', { inputs: [file], errors: input.errors });
+      process.stdout.write(render(report, output));
+      process.exit(exitCode(report));
+    }
+    return input.documents;
+  };
+  const mapping = async (file: string) => {
+    const doc = (await read(file))[0]?.value ?? {};
+    if (!isObject(doc)) fail(`${file} is not a mapping of Helm values`);
+    return doc;
+  };
+  const talos = { file: values.talos, documents: await read(values.talos) };
+  const app = { file: values.app, documents: await read(values.app) };
+  const appValues = await Promise.all((values['app-values'] ?? []).map(mapping));
+  const chartDefaults = values['chart-values'] ? await mapping(values['chart-values']) : undefined;
+  const report = align({ talos, app, appValues, ...(chartDefaults ? { chartDefaults } : {}) }, config);
+  process.stdout.write(render(report, output));
+  process.exitCode = exitCode(report);
+}
 
 function parseOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
@@ -389,6 +493,10 @@ async function main(): Promise<void> {
       return serve(rest);
     case 'check':
       return check(rest);
+    case 'audit':
+      return audit(rest);
+    case 'align':
+      return alignCommand(rest);
     case 'uninstall':
       return uninstall(rest);
     case 'selftest':
