@@ -5,6 +5,7 @@
 #   scripts/tools.sh helm            -> prints the path of the helm binary
 #   scripts/tools.sh kube            -> prints the directory holding kube-apiserver and kubectl
 #   scripts/tools.sh etcd            -> prints the path of the etcd binary
+#   scripts/tools.sh crds            -> prints the directory holding the PolicyReport CRDs (wgpolicyk8s.io)
 #   scripts/tools.sh all             -> builds everything
 #
 # Versions are pinned here and nowhere else.
@@ -13,6 +14,7 @@ set -euo pipefail
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"          # Argo CD 3.6 renders charts with Helm v4
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"         # the release the protocol reference was read at
 ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"          # an etcd 3.6 release, as Kubernetes 1.36 expects
+KYVERNO_VERSION="${KYVERNO_VERSION:-v1.13.0}"   # source of the wgpolicyk8s.io/v1alpha2 PolicyReport CRDs
 
 CACHE="${CILIUM_GUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-guard/tools}"
 export GOFLAGS="${GOFLAGS:--mod=mod}"
@@ -95,10 +97,29 @@ GO
   echo "$dir"
 }
 
+# The PolicyReport CRDs `cilium-guard audit --output policyreport` writes for, taken from Kyverno's
+# module zip (the Policy WG's own module is not on the proxy). Only two YAML files are kept.
+fetch_crds() {
+  local dir="$CACHE/policyreport-crds-$KYVERNO_VERSION"
+  if [[ ! -f "$dir/wgpolicyk8s.io_policyreports.yaml" ]]; then
+    log "fetching the PolicyReport CRDs from github.com/kyverno/kyverno@$KYVERNO_VERSION"
+    local src
+    # sum.golang.org has no record of this module here, so its checksum cannot be verified by
+    # the checksum database; these files are test data, never executed.
+    src="$(GONOSUMDB=github.com/kyverno/kyverno go mod download -json "github.com/kyverno/kyverno@$KYVERNO_VERSION" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    cp "$src/config/crds/policyreport/wgpolicyk8s.io_policyreports.yaml" "$src/config/crds/policyreport/wgpolicyk8s.io_clusterpolicyreports.yaml" "$dir.tmp/"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
 case "${1:-all}" in
   helm) build_helm ;;
   etcd) build_etcd ;;
   kube) build_kube ;;
-  all) build_helm; build_etcd; build_kube ;;
-  *) echo "usage: $0 helm|etcd|kube|all" >&2; exit 2 ;;
+  crds) fetch_crds ;;
+  all) build_helm; build_etcd; build_kube; fetch_crds ;;
+  *) echo "usage: $0 helm|etcd|kube|crds|all" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ import { REPO } from './corpus.js';
 
 const cache = new Map<string, string>();
 
-export function tool(name: 'helm' | 'etcd' | 'kube'): string {
+export function tool(name: 'helm' | 'etcd' | 'kube' | 'crds'): string {
   let found = cache.get(name);
   if (!found) {
     found = execFileSync('bash', [path.join(REPO, 'scripts/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -18,5 +18,6 @@ export const helm = (): string => tool('helm');
 export const kubeApiserver = (): string => path.join(tool('kube'), 'kube-apiserver');
 export const kubectl = (): string => path.join(tool('kube'), 'kubectl');
 export const etcd = (): string => tool('etcd');
+export const policyReportCRDs = (): string => tool('crds');
 
 export const CHART = path.join(REPO, 'charts/cilium-guard');
