@@ -6,7 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { CONFIG_SCHEMA } from '../../src/policy/config.js';
+import { createMetrics } from '../../src/server/metrics.js';
 import { find, render } from '../helpers/chart.js';
+import { DASHBOARD_FILE, alertExpressions, dashboardExpressions, family, metricNames } from '../helpers/monitoring.js';
 import { REPO } from '../helpers/corpus.js';
 import { CHART, helm } from '../helpers/tools.js';
 
@@ -226,8 +228,15 @@ t.test('options: hostNetwork, priorityClassName, NetworkPolicy, ServiceMonitor, 
     'CiliumGuardWebhookLatencyHigh',
     'CiliumGuardApiServerLatencyHigh',
     'CiliumGuardCertificateExpiringSoon',
+    'CiliumGuardCertificateErrors',
+    'CiliumGuardInternalErrors',
+    'CiliumGuardEventsFailing',
+    'CiliumGuardDenials',
     'CiliumGuardNoReadyReplicas',
   ]);
+  const eventsAlert = await render({ set: { 'metrics.prometheusRule.enabled': true, 'metrics.prometheusRule.eventsFailingThreshold': 0.5 } });
+  const rule = (find(eventsAlert, 'PrometheusRule').spec.groups[0].rules as Array<{ alert: string; expr: string }>).find((x) => x.alert === 'CiliumGuardEventsFailing')!;
+  t.match(rule.expr, /result=~"failed\|timed_out\|dropped"}\[10m\]\)\) > 0\.5$/, 'the threshold comes from values');
   t.match(find(mon, 'PrometheusRule').spec.groups[0].rules[4].expr, /< 604800$/, '168h in seconds');
   const url = await render({ set: { 'webhooks.url': 'https://127.0.0.1:8443' } });
   t.same(find(url, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig, { url: 'https://127.0.0.1:8443/validate' });
@@ -238,6 +247,40 @@ t.test('options: hostNetwork, priorityClassName, NetworkPolicy, ServiceMonitor, 
   t.same(await certArgs('https://127.0.0.1:8443'), ['--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local', '--cert-ips=127.0.0.1']);
   t.same(await certArgs('https://[::1]:8443'), ['--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local', '--cert-ips=::1']);
   t.same(await certArgs('https://guard.example.com'), ['--cert-dns-names=cg-cilium-guard.cilium-guard.svc,cg-cilium-guard.cilium-guard.svc.cluster.local,guard.example.com']);
+});
+
+t.test('the Grafana dashboard ConfigMap', async (t) => {
+  t.notOk((await render()).docs.some((d) => d.kind === 'ConfigMap' && String(d.metadata.name).endsWith('-dashboard')), 'off by default');
+  const r = await render({
+    set: { 'metrics.grafanaDashboard': { enabled: true, namespace: 'monitoring', labels: { grafana_dashboard: '1' }, annotations: { grafana_folder: 'Platform' } } },
+  });
+  const cm = find(r, 'ConfigMap', '-dashboard');
+  t.equal(cm.metadata.namespace, 'monitoring');
+  t.equal(cm.metadata.labels.grafana_dashboard, '1', 'the Grafana sidecar label');
+  t.same(cm.metadata.annotations, { grafana_folder: 'Platform' });
+  t.equal(cm.data['cilium-guard.json'], readFileSync(DASHBOARD_FILE, 'utf8'), 'the dashboard file, byte for byte');
+  const dashboard = JSON.parse(cm.data['cilium-guard.json']);
+  t.equal(dashboard.uid, 'cilium-guard');
+  t.ok(dashboard.panels.filter((p: { type: string }) => p.type !== 'row').length >= 12);
+  const ids = dashboard.panels.map((p: { id: number }) => p.id);
+  t.equal(new Set(ids).size, ids.length, 'panel ids are unique');
+  for (const p of dashboard.panels as Array<{ gridPos: { x: number; w: number } }>) t.ok(p.gridPos.x + p.gridPos.w <= 24, 'panels fit the 24-column grid');
+  t.equal(find(await render({ set: { 'metrics.grafanaDashboard.enabled': true } }), 'ConfigMap', '-dashboard').metadata.namespace, 'cilium-guard', 'default: the release namespace');
+});
+
+t.test('every cilium-guard metric the dashboard and alerts query is exported', async (t) => {
+  const metrics = createMetrics();
+  const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+  const used = metricNames([...dashboardExpressions(), ...(await alertExpressions())]);
+  const ours = [...used].filter((n) => n.startsWith('cilium_guard_'));
+  t.ok(ours.length >= 10, `the dashboard and alerts use cilium-guard's metrics: ${ours.join(', ')}`);
+  for (const name of ours) t.ok(exported.has(family(name)), `${name} is exported by createMetrics()`);
+  for (const m of ['cilium_guard_admission_requests_total', 'cilium_guard_rule_results_total', 'cilium_guard_admission_duration_seconds_bucket', 'cilium_guard_events_total', 'cilium_guard_certificate_expiry_timestamp_seconds']) {
+    t.ok(used.has(m), `the dashboard or alerts show ${m}`);
+  }
+  // The API server's own metrics are checked against a live kube-apiserver in test/e2e/failure.test.ts;
+  // kube-state-metrics is the one other exporter, for the replica count.
+  t.same([...used].filter((n) => n.startsWith('kube_')), ['kube_deployment_status_replicas_available']);
 });
 
 t.test('NOTES.txt tells the user what to check', async (t) => {

@@ -3,6 +3,7 @@
 // cilium-guard repairs a caBundle someone broke.
 import t from 'tap';
 import { generateCA } from '../../src/certs/pki.js';
+import { alertExpressions, dashboardExpressions, metricNames } from '../helpers/monitoring.js';
 import { FULLNAME, application, ciliumConfig, eventually, startCluster, startGuardProcess } from './harness.js';
 
 const c = await startCluster({ guardFlags: { '--cert-check-interval': '2s' } });
@@ -65,6 +66,15 @@ t.test('cilium-guard stopped: each failurePolicy decides, break-glass is never b
   out = await kubectl(['create', 'configmap', 'argocd-cm', '-n', 'argocd', '--from-literal=a=b']);
   t.equal(out.code, 0, `argocd-cm is writable: ${out.stderr}`);
   t.equal((await kubectl(['get', 'configmap', 'argocd-cm', '-n', 'argocd', '-o', 'jsonpath={.data.resource\\.exclusions}'])).stdout, '', 'unmutated (nobody was there)');
+
+  // Now the API server has called, failed to call and skipped the webhooks: every apiserver_ metric
+  // the chart's dashboard and alerts query must be in its /metrics, with our webhooks' names.
+  const scraped = (await kubectl(['get', '--raw', '/metrics'], undefined, c.cp.kubeconfig)).stdout;
+  const apiserverNames = [...metricNames([...dashboardExpressions(), ...(await alertExpressions())])].filter((n) => n.startsWith('apiserver_'));
+  t.ok(apiserverNames.length >= 3, apiserverNames.join(', '));
+  for (const name of apiserverNames) {
+    t.match(scraped, new RegExp(`^${name}\\{[^}]*name="[a-z-]+\\.cilium-guard\\.io"`, 'm'), `the API server exports ${name} for cilium-guard's webhooks`);
+  }
 
   // Back on the same address: the same answers as before, from the certificates in the Secret.
   c.guard = await startGuardProcess(c, c.guard.port);
