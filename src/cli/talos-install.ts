@@ -101,6 +101,8 @@ interface Installer {
   tool: 'cilium' | 'helm';
   argv: string[];
   where: string;
+  /** The workload's namespace (Talos applies an inline manifest without one to `default`). */
+  namespace: string;
   container: JsonObject;
   pod: JsonObject;
 }
@@ -203,11 +205,16 @@ function valuesOf(inst: Installer, configMaps: Map<string, JsonObject>, maxAlias
   if (inst.tool === 'cilium') {
     install.release = { name: 'cilium', namespace: 'kube-system' };
   } else {
-    install.release = { namespace: 'default' };
-    if (!generateName && args.length >= 2) install.release.name = args[0] as string;
-    else if (generateName) install.notes.push(`${inst.where}: helm --generate-name picks a random release name`);
+    // In a pod, helm's default namespace is $HELM_NAMESPACE, else the pod's own (client-go in-cluster config).
+    const env = Array.isArray(inst.container.env) ? inst.container.env.filter(isObject) : [];
+    const helmNamespace = str(env.find((e) => str(e.name) === 'HELM_NAMESPACE')?.value);
+    install.release = { namespace: helmNamespace || inst.namespace };
+    if (generateName) install.notes.push(`${inst.where}: helm --generate-name picks a random release name`);
+    else if (args.length >= 2) install.release.name = args[0] as string;
+    else if (positionals[verbIndex] === 'template' && args.length === 1) install.release.name = 'release-name';
   }
-  // Value files first (in order), then --set-json/--set/--set-string in command-line order, as Helm does.
+  // Helm (pkg/cli/values MergeValues): value files in order, then every --set-json, every --set,
+  // every --set-string, every --set-file, every --set-literal, each group in command-line order.
   let tree: JsonObject = {};
   const sets: Array<{ flag: string; value: string }> = [];
   for (const { flag, value } of flags) {
@@ -241,6 +248,8 @@ function valuesOf(inst: Installer, configMaps: Map<string, JsonObject>, maxAlias
         if (/^--(helm-)?set(-string|-file|-json|-literal)?$/.test(flag)) sets.push({ flag: flag.replace('--helm-', '--'), value });
     }
   }
+  const group = ['--set-json', '--set', '--set-string', '--set-file', '--set-literal'];
+  sets.sort((x, y) => group.indexOf(x.flag) - group.indexOf(y.flag));
   for (const { flag, value } of sets) {
     if (flag === '--set-file') {
       for (const part of value.split(',')) install.unknown.push({ key: part.split('=')[0] ?? part, why: `${inst.where} sets it from a file (--set-file ${part})` });
@@ -319,7 +328,13 @@ export function talosInstall(documents: YamlDocument[], file: string, maxAliases
       for (const words of containerCommands(c)) {
         const found = findInstaller(words);
         if (found) {
-          installers.push({ ...found, where: `${where} ${str(object.kind)} ${str(obj(object.metadata).name)} container ${str(c.name)}`, container: c, pod });
+          installers.push({
+            ...found,
+            where: `${where} ${str(object.kind)} ${str(obj(object.metadata).name)} container ${str(c.name)}`,
+            namespace: str(obj(object.metadata).namespace) || 'default',
+            container: c,
+            pod,
+          });
         }
       }
     }

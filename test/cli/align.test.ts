@@ -211,14 +211,27 @@ t.test('Talos: sh -c scripts, helm upgrade --install, values files from ConfigMa
   t.equal(row(report, 'operator.replicas').status, 'aligned');
   t.ok(report.notes.some((n) => /values file \/values\/values\.yaml read from ConfigMap cilium-values key values\.yaml/.test(n)));
 
-  const defaultNs = align({ talos: talosPatch(job({ command: ['helm', 'install', 'cilium', 'cilium/cilium'] })), app: fixture(APP) }, config);
-  t.same(row(defaultNs, '(release namespace)'), {
+  // helm in a pod installs into $HELM_NAMESPACE, else the pod's namespace; Talos applies an inline
+  // manifest without a namespace to `default`, as kubectl does.
+  const helmInstall = { command: ['helm', 'install', 'cilium', 'cilium/cilium'] };
+  const inPodNs = align({ talos: talosPatch(job(helmInstall)), app: fixture(APP) }, config);
+  t.same(row(inPodNs, '(release namespace)'), { key: '(release namespace)', talos: 'kube-system', argocd: 'kube-system', status: 'aligned' }, "the Job's namespace");
+  const noNs = job(helmInstall).replace('  namespace: kube-system\n', '');
+  t.notMatch(noNs, /namespace:/);
+  t.same(row(align({ talos: talosPatch(noNs), app: fixture(APP) }, config), '(release namespace)'), {
     key: '(release namespace)',
     talos: 'default',
     argocd: 'kube-system',
     status: 'differs',
     note: 'Argo CD would install a second Cilium instead of adopting the release',
-  }, 'helm without --namespace installs into default');
+  });
+  const envNs = align({ talos: talosPatch(job({ ...helmInstall, env: [{ name: 'HELM_NAMESPACE', value: 'cilium' }] })), app: fixture(APP) }, config);
+  t.equal(row(envNs, '(release namespace)').talos, 'cilium', 'HELM_NAMESPACE');
+  const template = align({ talos: talosPatch(job({ command: ['helm', 'template', 'cilium/cilium'] })), app: fixture(APP) }, config);
+  t.equal(row(template, '(release name)').talos, 'release-name', 'helm template without a name renders release-name');
+  // Helm applies every --set before every --set-string, whatever the command-line order.
+  const order = align({ talos: talosPatch(job({ command: ['helm', 'install', 'cilium', 'cilium/cilium', '--set-string', 'k8sServicePort=7445', '--set', 'k8sServicePort=6443'] })), app: fixture(APP) }, config);
+  t.equal(row(order, 'k8sServicePort').talos, '7445');
 
   const unmounted = align({ talos: talosPatch(job({ command: ['cilium', 'install', '--values', '/etc/cilium/values.yaml'] })), app: fixture(APP) }, config);
   t.ok(unmounted.notes.some((n) => /not compared: \/etc\/cilium\/values\.yaml is not mounted from a ConfigMap/.test(n)), unmounted.notes.join('\n'));
