@@ -11,9 +11,23 @@ const WARNING_TOTAL_RUNES = 4096;
 const WARNING_ITEM_RUNES = 512;
 const AUDIT_KEY = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
-function runes(s: string): string[] {
-  return Array.from(s);
+/** Unicode code points (what Go counts as runes) without building an array. */
+function runeCount(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
 
 /** Control characters make the API server drop a warning silently; replace them instead. */
 export function sanitizeWarnings(warnings: string[]): string[] {
@@ -21,17 +35,20 @@ export function sanitizeWarnings(warnings: string[]): string[] {
   const seen = new Set<string>();
   let total = 0;
   for (const w of warnings) {
-    let r = runes(w.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim());
-    if (r.length === 0) continue;
-    if (r.length > WARNING_ITEM_RUNES) r = [...r.slice(0, WARNING_ITEM_RUNES - 1), '…'];
-    const text = r.join('');
+    let text = w.replace(CONTROL, ' ').trim();
+    let count = runeCount(text);
+    if (count === 0) continue;
+    if (count > WARNING_ITEM_RUNES) {
+      text = [...Array.from(text).slice(0, WARNING_ITEM_RUNES - 1), '…'].join('');
+      count = WARNING_ITEM_RUNES;
+    }
     if (seen.has(text)) continue;
-    if (total + r.length > WARNING_TOTAL_RUNES) {
+    if (total + count > WARNING_TOTAL_RUNES) {
       out.push(`[cilium-guard] ${warnings.length - out.length} more warning(s) omitted; see the cilium-guard audit log`);
       break;
     }
     seen.add(text);
-    total += r.length;
+    total += count;
     out.push(text);
   }
   return out;

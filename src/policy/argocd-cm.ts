@@ -109,11 +109,11 @@ export function isArgoCDConfigMap(cm: JsonObject, namespace: string, config: Pol
   return str(obj(meta.labels)['app.kubernetes.io/part-of']) === config.argocd.partOfLabel;
 }
 
-/** Checks argocd-cm and builds the mutated copy when the exclusion is missing. */
-export function ensureExclusion(cm: JsonObject, config: PolicyConfig): M1Result {
+/** What M1 makes of one resource.exclusions text: the costly part, the same for the same text. */
+type Plan = { kind: 'covered' } | { kind: 'unreadable'; violation: Violation } | { kind: 'missing'; violation: Violation; patchedText: string | null };
+
+function planFor(text: string, config: PolicyConfig): Plan {
   const want = config.argocd.exclusion;
-  const data = obj(cm.data);
-  const text = str(data[EXCLUSIONS_KEY]);
   const path = `data["${EXCLUSIONS_KEY}"]`;
   const parsed = parseExclusions(text, config);
   if (!parsed.ok) {
@@ -141,11 +141,45 @@ export function ensureExclusion(cm: JsonObject, config: PolicyConfig): M1Result 
     rule: 'M1',
     path,
     value: text === '' ? undefined : text,
-    certain: true,
+    certain: patchedText !== null,
     message: `${path} does not exclude ${want.apiGroups.join(',')}/${want.kinds.join(',')} for all clusters, so Argo CD shows Cilium OutOfSync; add ${flowEntry(want)} (put it in Git too, or Argo CD will see the webhook's change as drift)`,
   };
-  if (patchedText === null) return { kind: 'missing', violation: { ...violation, certain: false }, patched: null };
-  const patched = structuredClone(cm);
-  patched.data = { ...obj(cm.data), [EXCLUSIONS_KEY]: patchedText };
-  return { kind: 'missing', violation, patched };
+  return { kind: 'missing', violation, patchedText };
+}
+
+// The API server sends the same argocd-cm again and again (every Argo CD sync or kubectl apply of
+// it), and parsing, rewriting and re-verifying its YAML is most of a mutation's cost. Plans are
+// kept per policy, for at most PLAN_CACHE_SIZE texts of at most PLAN_CACHE_TEXT_BYTES each (a
+// bounded 4 MiB), least recently used first out. Plans are never mutated by callers.
+const PLAN_CACHE_SIZE = 64;
+const PLAN_CACHE_TEXT_BYTES = 64 * 1024;
+const plans = new WeakMap<PolicyConfig, Map<string, Plan>>();
+
+function cachedPlan(text: string, config: PolicyConfig): Plan {
+  if (text.length > PLAN_CACHE_TEXT_BYTES) return planFor(text, config);
+  let cache = plans.get(config);
+  if (!cache) {
+    cache = new Map();
+    plans.set(config, cache);
+  }
+  const hit = cache.get(text);
+  if (hit) {
+    cache.delete(text);
+    cache.set(text, hit);
+    return hit;
+  }
+  const plan = planFor(text, config);
+  cache.set(text, plan);
+  if (cache.size > PLAN_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return plan;
+}
+
+/** Checks argocd-cm and builds the mutated copy when the exclusion is missing. */
+export function ensureExclusion(cm: JsonObject, config: PolicyConfig): M1Result {
+  const plan = cachedPlan(str(obj(cm.data)[EXCLUSIONS_KEY]), config);
+  if (plan.kind !== 'missing') return plan;
+  if (plan.patchedText === null) return { kind: 'missing', violation: plan.violation, patched: null };
+  // A new top-level object and data map; everything else is shared with the request, read-only.
+  const patched: JsonObject = { ...cm, data: { ...obj(cm.data), [EXCLUSIONS_KEY]: plan.patchedText } };
+  return { kind: 'missing', violation: plan.violation, patched };
 }

@@ -23,10 +23,12 @@ export function kubeProxyReplacementViolations(cm: JsonObject, config: PolicyCon
   const binary = obj(cm.binaryData);
   const on = config.cilium.kubeProxyReplacementOn;
   const out: Violation[] = [];
-  const entries: Array<{ path: string; key: string; value: string }> = [
-    ...Object.entries(data).map(([key, v]) => ({ path: `data.${key}`, key, value: str(v) })),
-    ...Object.entries(binary).map(([key, v]) => ({ path: `binaryData.${key}`, key, value: decodeBinary(v) })),
-  ].filter((e) => e.key.toLowerCase() === KEY);
+  // Only keys that spell the option (cilium-config holds a hundred others): compare before building.
+  const entries: Array<{ path: string; key: string; value: string }> = [];
+  for (const key of Object.keys(data)) if (key.length === KEY.length && key.toLowerCase() === KEY) entries.push({ path: `data.${key}`, key, value: str(data[key]) });
+  for (const key of Object.keys(binary)) {
+    if (key.length === KEY.length && key.toLowerCase() === KEY) entries.push({ path: `binaryData.${key}`, key, value: decodeBinary(binary[key]) });
+  }
   const exact = entries.find((e) => e.key === KEY);
   if (!exact) {
     out.push({

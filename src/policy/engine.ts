@@ -3,7 +3,6 @@
 // Rules yield violations; the engine turns each into a finding with a verdict (the rule's mode,
 // capped at "warn" when the violation cannot be proven, or when it already existed before an
 // update that did not touch it), applies break-glass, and assembles the decision.
-import { isDeepStrictEqual } from 'node:util';
 import { applicationViolations, ciliumApplicationReason, deleteViolations } from './application.js';
 import { applicationSetViolations } from './applicationset.js';
 import { ensureExclusion, isArgoCDConfigMap } from './argocd-cm.js';
@@ -15,6 +14,7 @@ import {
 } from './cilium-config.js';
 import type { PolicyConfig } from './config.js';
 import { obj, str } from './identify.js';
+import { jsonEqual } from './json.js';
 import type { Decision, Finding, JsonObject, Mode, PolicyRequest, Verdict, Violation } from './types.js';
 
 type Target = 'application' | 'applicationset' | 'configmap' | null;
@@ -153,7 +153,7 @@ export function validate(req: PolicyRequest, config: PolicyConfig): Decision {
   if (
     target === 'application' &&
     req.operation === 'UPDATE' &&
-    isDeepStrictEqual(meaningfulApplicationFields(req.object), meaningfulApplicationFields(req.oldObject))
+    jsonEqual(meaningfulApplicationFields(req.object), meaningfulApplicationFields(req.oldObject))
   ) {
     return { allowed: true, findings: [], warnings: [], skipped: 'status-only update' };
   }

@@ -359,20 +359,37 @@ export function helmToString(v: unknown): string {
 /** Every (path, value) of string leaves whose key is `key`, anywhere in the visible values. */
 export function findKeyAnywhere(layers: HelmLayers, key: string): Array<{ path: string; value: unknown }> {
   const hits: Array<{ path: string; value: unknown }> = [];
-  const stack: Array<[unknown, string]> = [];
-  if (layers.base.tree) stack.push([layers.base.tree, layers.base.path]);
   for (const p of layers.params) {
     if (p.segments[p.segments.length - 1] === key) hits.push({ path: `${p.path}.value`, value: p.value });
   }
-  while (stack.length > 0) {
-    const [node, path] = stack.pop() as [unknown, string];
-    if (Array.isArray(node)) node.forEach((child, i) => stack.push([child, `${path}[${i}]`]));
-    else if (isObject(node)) {
-      for (const [k, v] of Object.entries(node)) {
-        if (k === key) hits.push({ path: `${path}.${k}`, value: v });
-        else stack.push([v, `${path}.${k}`]);
+  if (!layers.base.tree) return hits;
+  // Depth-first with the path kept as segments, made into a string only for a hit: this runs on
+  // every Cilium Application, and most values trees have hundreds of leaves and no hit.
+  const found: Array<{ segments: Segment[]; value: unknown }> = [];
+  const segments: Segment[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        segments.push(i);
+        visit(node[i]);
+        segments.pop();
+      }
+    } else if (isObject(node)) {
+      for (const k in node) {
+        if (!Object.prototype.hasOwnProperty.call(node, k)) continue;
+        if (k === key) found.push({ segments: [...segments, k], value: node[k] });
+        else {
+          segments.push(k);
+          visit(node[k]);
+          segments.pop();
+        }
       }
     }
+  };
+  visit(layers.base.tree);
+  // The order of the former stack walk: last key first, depth-first.
+  for (const f of found.reverse()) {
+    hits.push({ path: `${layers.base.path}${f.segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}`, value: f.value });
   }
   return hits;
 }

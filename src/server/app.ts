@@ -51,6 +51,9 @@ export function buildServer(options: ServerOptions): GuardServer {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (fastify's default, a measurable cost on every review): the
+    // request id goes into the few lines that are logged per request instead.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     keepAliveTimeout: KEEP_ALIVE_MS,
     requestTimeout: 60_000,
@@ -74,7 +77,7 @@ export function buildServer(options: ServerOptions): GuardServer {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     const route = routeOf(request);
     if (route) metrics.errors.inc({ route, reason: status >= 500 ? 'internal' : 'bad_request' });
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status >= 500) request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
     void reply.code(status).send({
       error: status >= 500 ? 'InternalError' : 'BadRequest',
       message: status >= 500 ? 'cilium-guard failed to process the review' : error.message,

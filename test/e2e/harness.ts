@@ -46,6 +46,8 @@ export interface GuardProcess {
   url: string;
   metricsUrl: string;
   logs: Obj[];
+  /** The first log line that matches, waiting for it: cilium-guard batches its stdout (up to 500 ms). */
+  log(match: (line: Obj) => boolean, what: string): Promise<Obj>;
   /** Admission reviews answered so far (cilium_guard_admission_requests_total, all labels). */
   calls(): Promise<number>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
@@ -131,6 +133,7 @@ export async function startGuardProcess(
     url: `https://127.0.0.1:${port}`,
     metricsUrl,
     logs,
+    log: (match, what) => eventually(`cilium-guard to log ${what}`, async () => logs.find(match), 5_000),
     calls: async () => sumMetric(await scrape(), 'cilium_guard_admission_requests_total'),
     metric: async (name, labels) => sumMetric(await scrape(), name, labels),
     async stop() {

@@ -112,7 +112,7 @@ t.test('dry run: judged the same, stored nothing, and cilium-guard saw dryRun', 
   const bad = application('dry', (a) => (a.spec.source.helm.valuesObject.kubeProxyReplacement = 'strict'));
   const out = await kubectl(['apply', '--dry-run=server', '-f', '-'], bad);
   t.match(out.stderr, denial(VALIDATING, 'Application argocd/dry', 'R4'));
-  const record = guard.logs.find((l) => l.event === 'cilium-guard.audit' && l.name === 'dry');
+  const record = await guard.log((l) => l.event === 'cilium-guard.audit' && l.name === 'dry', 'the dry run');
   t.equal(record?.dryRun, true, 'the review carried dryRun: true');
   t.equal(record?.user, 'alice');
   const good = await kubectl(['create', '--dry-run=server', '-f', '-'], application('dry'));
@@ -267,7 +267,10 @@ t.test('argocd-cm: created without the exclusion, stored with it, re-applied wit
   const withIt = { ...cm, data: { ...cm.data, 'resource.exclusions': already.data['resource.exclusions'] } };
   const out = await kubectl(['apply', '-f', '-'], withIt);
   t.equal(out.code, 0, out.stderr);
-  const mutations = guard.logs.filter((l) => l.event === 'cilium-guard.audit' && l.rule === 'M1');
+  const mutations = await eventually('two M1 audit records', async () => {
+    const found = guard.logs.filter((l) => l.event === 'cilium-guard.audit' && l.rule === 'M1');
+    return found.length >= 2 ? found : undefined;
+  });
   t.ok(mutations.length >= 2, 'each added exclusion left an audit record');
 });
 

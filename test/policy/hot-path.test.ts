@@ -1,0 +1,105 @@
+// What the benchmark made faster must still be exactly right: JSON equality for the status-only
+// update check, the M1 plan cache, warning rune counting, and the values-tree key search.
+import t from 'tap';
+import { sanitizeWarnings } from '../../src/admission/respond.js';
+import { EXCLUSIONS_KEY, ensureExclusion } from '../../src/policy/argocd-cm.js';
+import { defaultConfig } from '../../src/policy/config.js';
+import { collectLayers, findKeyAnywhere } from '../../src/policy/helm-values.js';
+import { jsonEqual } from '../../src/policy/json.js';
+import type { JsonObject } from '../../src/policy/types.js';
+
+t.test('jsonEqual: JSON values, key order ignored', async (t) => {
+  const cases: Array<[unknown, unknown, boolean]> = [
+    [{ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }, true],
+    [{ a: 1 }, { a: 1, b: undefined }, false],
+    [{ a: [1, 2] }, { a: [2, 1] }, false],
+    [[], {}, false],
+    [{}, [], false],
+    [null, null, true],
+    [null, {}, false],
+    ['1', 1, false],
+    [undefined, undefined, true],
+    [{ a: { b: { c: [null] } } }, { a: { b: { c: [null] } } }, true],
+    [{ a: { b: { c: [null] } } }, { a: { b: { c: [0] } } }, false],
+    [[1, [2, [3]]], [1, [2, [3]]], true],
+  ];
+  for (const [a, b, want] of cases) t.equal(jsonEqual(a, b), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+});
+
+function argocdCm(exclusions: string): JsonObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'argocd-cm', namespace: 'argocd', labels: { 'app.kubernetes.io/part-of': 'argocd' } },
+    data: { url: 'https://argocd.example', [EXCLUSIONS_KEY]: exclusions },
+  };
+}
+
+t.test('M1: the same exclusions text gives the same answer, cached or not, and never aliases the request', async (t) => {
+  const config = defaultConfig();
+  const text = '- apiGroups: ["tekton.dev"]\n  kinds: ["TaskRun"]\n';
+  const first = ensureExclusion(argocdCm(text), config);
+  const cm = argocdCm(text);
+  const second = ensureExclusion(cm, config);
+  t.same(second, first, 'a cache hit answers exactly as the first computation');
+  if (second.kind !== 'missing' || !second.patched) throw new Error('expected a patch');
+  t.not(second.patched.data, cm.data, 'the patched copy has its own data map');
+  t.equal((cm.data as JsonObject)[EXCLUSIONS_KEY], text, 'the request object is untouched');
+  t.match((second.patched.data as JsonObject)[EXCLUSIONS_KEY], /^- apiGroups: \["tekton\.dev"\][\s\S]*CiliumIdentity/);
+  // More distinct texts than the cache holds: each still gets its own, right answer.
+  for (let i = 0; i < 200; i++) {
+    const own = `- apiGroups: ["g${i}.example"]\n  kinds: ["K${i}"]\n`;
+    const r = ensureExclusion(argocdCm(own), config);
+    if (r.kind !== 'missing' || !r.patched) throw new Error(`text ${i}: ${r.kind}`);
+    t.ok(String((r.patched.data as JsonObject)[EXCLUSIONS_KEY]).startsWith(own), `text ${i} keeps its own entries`);
+  }
+  t.same(ensureExclusion(argocdCm(text), config), first, 'an evicted text is computed again, the same');
+  t.equal(ensureExclusion(argocdCm(`${text}- apiGroups: ["cilium.io"]\n  kinds: ["CiliumIdentity"]\n  clusters: ["*"]\n`), config).kind, 'covered');
+  t.equal(ensureExclusion(argocdCm('- [unclosed'), config).kind, 'unreadable');
+  const other = { ...defaultConfig(), argocd: { ...config.argocd, exclusion: { apiGroups: ['example.com'], kinds: ['Thing'], clusters: ['*'] } } };
+  const r = ensureExclusion(argocdCm(text), other);
+  if (r.kind !== 'missing' || !r.patched) throw new Error('expected a patch');
+  t.match((r.patched.data as JsonObject)[EXCLUSIONS_KEY], /example\.com/, 'another policy has its own cache');
+});
+
+t.test('warnings: runes as the API server counts them', async (t) => {
+  const emoji = '😀'; // one rune, two UTF-16 units
+  const [long] = sanitizeWarnings([emoji.repeat(600)]);
+  t.equal(Array.from(long!).length, 512, 'an item is cut at 512 runes, not 512 UTF-16 units');
+  t.ok(long!.endsWith('…'));
+  t.notMatch(long!, /\uFFFD/, 'never splits a surrogate pair');
+  t.same(sanitizeWarnings([`a\u0000b\nc\u009f`]), ['a b c'], 'control characters become spaces');
+  const many = sanitizeWarnings(Array.from({ length: 20 }, (_, i) => `${i} ${emoji.repeat(400)}`));
+  const total = many.slice(0, -1).reduce((n, w) => n + Array.from(w).length, 0);
+  t.ok(total <= 4096, `total ${total} runes within 4096`);
+  t.match(many.at(-1), /more warning\(s\) omitted/);
+  t.same(sanitizeWarnings([emoji.repeat(512)]), [emoji.repeat(512)], 'exactly 512 runes is kept whole');
+});
+
+t.test('findKeyAnywhere: every place a key sits in the values, with its path', async (t) => {
+  const config = defaultConfig();
+  const layers = collectLayers(
+    {
+      valuesObject: {
+        podAnnotations: { 'argocd.argoproj.io/sync-options': 'ServerSideApply=false' },
+        hubble: { relay: { podAnnotations: { 'argocd.argoproj.io/sync-options': 'Prune=false' } } },
+        list: [{ 'argocd.argoproj.io/sync-options': 'x' }, { other: 1 }],
+      },
+      parameters: [{ name: 'operator.podAnnotations.argocd\\.argoproj\\.io/sync-options', value: 'Replace=true' }],
+    },
+    'spec.source',
+    { appName: 'cilium', destinationNamespace: 'kube-system', project: 'p', repoURL: 'https://helm.cilium.io/', path: '', targetRevision: '1' },
+    null,
+    config,
+  );
+  const hits = findKeyAnywhere(layers, 'argocd.argoproj.io/sync-options');
+  t.same(
+    hits.map((h) => [h.path, h.value]).sort(),
+    [
+      ['spec.source.helm.parameters[0].value', 'Replace=true'],
+      ['spec.source.helm.valuesObject.hubble.relay.podAnnotations.argocd.argoproj.io/sync-options', 'Prune=false'],
+      ['spec.source.helm.valuesObject.list[0].argocd.argoproj.io/sync-options', 'x'],
+      ['spec.source.helm.valuesObject.podAnnotations.argocd.argoproj.io/sync-options', 'ServerSideApply=false'],
+    ].sort(),
+  );
+});
