@@ -6,6 +6,7 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { ValidationSeverity, validate } from 'dockerfile-utils';
 import t from 'tap';
+import { NODE_FLAGS } from '../../bench/flags.js';
 import { REPO } from '../helpers/corpus.js';
 
 const text = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
@@ -64,7 +65,9 @@ t.test('ships only dist/, production node_modules and package.json, owned by a n
 });
 
 t.test('exec-form ENTRYPOINT, CMD serve, and a HEALTHCHECK for plain container runtimes', async (t) => {
-  t.same(args('ENTRYPOINT'), ['["/nodejs/bin/node", "/app/dist/src/cli/main.js"]']);
+  t.same(args('ENTRYPOINT'), [JSON.stringify(['/nodejs/bin/node', ...NODE_FLAGS, '/app/dist/src/cli/main.js']).replaceAll('","', '", "')], 'with the V8 flags the benchmark runs with');
+  const start = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  t.equal(start, `node ${NODE_FLAGS.join(' ')} dist/src/cli/main.js serve`, 'npm start too');
   t.same(args('CMD'), ['["serve"]'], 'the chart passes `serve ...` as args');
   t.match(args('HEALTHCHECK')[0], /CMD \["\/nodejs\/bin\/node", "\/app\/dist\/src\/cli\/main.js", "healthcheck"\]/);
   t.same(args('EXPOSE'), ['8443 9090']);

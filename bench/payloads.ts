@@ -1,0 +1,114 @@
+// The reviews the benchmark sends, built from ../shared/examples the way the API server would
+// send them: a small Cilium Application, a large one (status with many resources, managedFields,
+// history, as an UPDATE that carries the old object too), a denial, a cilium-config update and an
+// argocd-cm that needs the mutation.
+import { randomUUID } from 'node:crypto';
+import { example } from '../test/helpers/corpus.js';
+import { makeReview } from '../test/helpers/apiserver.js';
+
+export type Route = 'validate' | 'mutate';
+
+export interface Payload {
+  name: string;
+  route: Route;
+  body: string;
+  /** What a correct answer is: checked once before the load. */
+  expect: 'allowed' | 'denied' | 'patched';
+}
+
+type Obj = Record<string, any>;
+
+function managedFields(n: number): Obj[] {
+  return Array.from({ length: n }, (_, i) => ({
+    manager: i === 0 ? 'argocd-server' : `argocd-application-controller-${i}`,
+    operation: i === 0 ? 'Update' : 'Apply',
+    apiVersion: 'argoproj.io/v1alpha1',
+    time: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: {
+      'f:metadata': { 'f:labels': { '.': {}, 'f:platform.example.com/component': {} }, 'f:finalizers': { '.': {}, 'v:"resources-finalizer.argocd.argoproj.io"': {} } },
+      'f:spec': { '.': {}, 'f:destination': { '.': {}, 'f:namespace': {}, 'f:server': {} }, 'f:project': {}, 'f:source': { '.': {}, 'f:chart': {}, 'f:helm': { '.': {}, 'f:releaseName': {}, 'f:valuesObject': {} }, 'f:repoURL': {}, 'f:targetRevision': {} } },
+    },
+  }));
+}
+
+/** A Cilium install's resources as Argo CD lists them in status.resources. */
+function resources(n: number): Obj[] {
+  const kinds = [
+    ['apps', 'DaemonSet', 'cilium'],
+    ['apps', 'Deployment', 'cilium-operator'],
+    ['', 'ConfigMap', 'cilium-config'],
+    ['', 'ServiceAccount', 'cilium'],
+    ['rbac.authorization.k8s.io', 'ClusterRole', 'cilium'],
+    ['rbac.authorization.k8s.io', 'ClusterRoleBinding', 'cilium'],
+    ['', 'Service', 'hubble-peer'],
+    ['cilium.io', 'CiliumLoadBalancerIPPool', 'pool'],
+  ] as const;
+  return Array.from({ length: n }, (_, i) => {
+    const [group, kind, name] = kinds[i % kinds.length]!;
+    return {
+      group,
+      version: 'v1',
+      kind,
+      namespace: kind.startsWith('Cluster') || kind.startsWith('Cilium') ? undefined : 'kube-system',
+      name: `${name}-${i}`,
+      status: 'Synced',
+      health: kind === 'DaemonSet' || kind === 'Deployment' ? { status: 'Healthy' } : undefined,
+    };
+  });
+}
+
+function history(n: number): Obj[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: i,
+    revision: `1.18.${i}`,
+    deployedAt: new Date(Date.UTC(2026, 9, i + 1)).toISOString(),
+    deployStartedAt: new Date(Date.UTC(2026, 9, i + 1)).toISOString(),
+    source: { repoURL: 'https://helm.cilium.io/', chart: 'cilium', targetRevision: `1.18.${i}` },
+    initiatedBy: { automated: true },
+  }));
+}
+
+function withStatus(app: Obj, scale: { resources: number; history: number; managers: number }): Obj {
+  const out = structuredClone(app);
+  out.metadata.uid = randomUUID();
+  out.metadata.resourceVersion = '123456';
+  out.metadata.generation = 42;
+  out.metadata.creationTimestamp = '2026-10-01T00:00:00Z';
+  out.metadata.managedFields = managedFields(scale.managers);
+  out.status = {
+    sync: { status: 'Synced', revision: '1.18.6', comparedTo: { source: out.spec.source, destination: out.spec.destination } },
+    health: { status: 'Healthy', lastTransitionTime: '2026-11-01T00:00:00Z' },
+    resources: resources(scale.resources),
+    history: history(scale.history),
+    reconciledAt: '2026-11-25T00:00:00Z',
+    operationState: { phase: 'Succeeded', message: 'successfully synced (all tasks run)', startedAt: '2026-11-24T00:00:00Z', finishedAt: '2026-11-24T00:00:05Z' },
+    sourceType: 'Helm',
+    summary: { images: ['quay.io/cilium/cilium:v1.18.6', 'quay.io/cilium/operator-generic:v1.18.6', 'quay.io/cilium/hubble-relay:v1.18.6'] },
+  };
+  return out;
+}
+
+function review(input: Parameters<typeof makeReview>[0]): string {
+  return JSON.stringify(makeReview({ uid: '7d3a1c55-0000-4000-8000-000000000001', ...input }));
+}
+
+export function payloads(): Payload[] {
+  const app = example('01-app-cilium-good.yaml');
+  const small = withStatus(app, { resources: 4, history: 1, managers: 1 });
+  const large = withStatus(app, { resources: 120, history: 10, managers: 3 });
+  const oldLarge = structuredClone(large);
+  oldLarge.metadata.resourceVersion = '123455';
+  const deny = structuredClone(small);
+  deny.spec.source.helm.valuesObject.kubeProxyReplacement = false;
+  const config = example('06-cilium-config-good.yaml') as Obj;
+  const newConfig = structuredClone(config);
+  newConfig.data['debug'] = 'true';
+  return [
+    { name: 'app-small', route: 'validate', body: review({ operation: 'UPDATE', object: small, oldObject: small }), expect: 'allowed' },
+    { name: 'app-large', route: 'validate', body: review({ operation: 'UPDATE', object: large, oldObject: oldLarge }), expect: 'allowed' },
+    { name: 'app-deny', route: 'validate', body: review({ operation: 'CREATE', object: deny }), expect: 'denied' },
+    { name: 'cilium-config', route: 'validate', body: review({ operation: 'UPDATE', object: newConfig, oldObject: config }), expect: 'allowed' },
+    { name: 'argocd-cm', route: 'mutate', body: review({ operation: 'UPDATE', object: example('04-argocd-cm-needs-mutation.yaml'), oldObject: example('04-argocd-cm-needs-mutation.yaml') }), expect: 'patched' },
+  ];
+}
