@@ -14,7 +14,7 @@
 // --check exits 1 when a target is missed; without it the exit code only says whether the
 // benchmark itself worked (every answer correct, no errors). It is never part of `npm test`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { cpus, tmpdir, totalmem, type as osType, release as osRelease } from 'node:os';
 import path from 'node:path';
@@ -380,7 +380,6 @@ async function main(): Promise<number> {
   try {
     const certs = await generateCertificates({ dnsNames: ['localhost'], ips: ['127.0.0.1'], days: 1 });
     const files = { cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key') };
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(files.cert, certs.cert);
     writeFileSync(files.key, certs.key, { mode: 0o600 });
 

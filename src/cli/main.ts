@@ -327,6 +327,9 @@ async function serve(argv: string[]): Promise<void> {
       .close()
       .then(() => {
         logger.info('stopped');
+        // A stdout that no longer drains must not keep the pod in Terminating: the exit handler
+        // writes what is left synchronously anyway.
+        setTimeout(() => process.exit(0), 2000).unref();
         logger.flush(() => process.exit(0));
       })
       .catch((err: unknown) => {
@@ -338,10 +341,10 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** pino's isoTime, formatted once per millisecond instead of once per line (it showed in profiles). */
 /** The longest a log line waits in the buffer before it is written. */
 const LOG_FLUSH_MS = 500;
 
+/** pino's isoTime, formatted once per millisecond instead of once per line (it showed in profiles). */
 function isoTimeOncePerMillisecond(): () => string {
   let last = -1;
   let text = '';
