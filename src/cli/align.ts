@@ -5,7 +5,7 @@
 import type { PolicyConfig } from '../policy/config.js';
 import { collectLayers, segmentsToString } from '../policy/helm-values.js';
 import { specSources } from '../policy/identify.js';
-import { isObject, obj, str } from '../policy/json.js';
+import { isObject, jsonEqual, obj, str } from '../policy/json.js';
 import type { JsonObject } from '../policy/types.js';
 import { dropNulls, flattenValues, mergeValues, setPath, valueAt } from './helm-set.js';
 import { summarize, type AlignmentRow, type Report } from './report.js';
@@ -110,19 +110,9 @@ function sameItems(a: unknown[], b: unknown[]): boolean {
   return sa.every((x, i) => x === sb[i]);
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
 /** Whether two set values render alike, and why if it is not obvious. */
 function compareValues(talos: unknown, argocd: unknown): { same: boolean; note?: string } {
-  if (deepEqual(talos, argocd)) return { same: true };
+  if (jsonEqual(talos, argocd)) return { same: true };
   const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
   if (scalar(talos) && scalar(argocd) && String(talos) === String(argocd)) {
     if (typeof talos === 'boolean' || typeof argocd === 'boolean') {

@@ -1,7 +1,7 @@
 // Helm's value layering outside Argo CD, for `align`: `--set a=b,c={x,y}` strings as helm and
 // cilium-cli read them (strvals), values files merged in order, and the result as one tree.
 import { isObject } from '../policy/json.js';
-import { parseSetName, typedSetValue, type Segment } from '../policy/helm-values.js';
+import { parseSetName, typedSetValue, walk, type Segment } from '../policy/helm-values.js';
 import type { JsonObject } from '../policy/types.js';
 
 /** Splits on commas that are neither escaped (`\,`) nor inside a `{...}` list. */
@@ -130,11 +130,6 @@ export function flattenValues(tree: JsonObject): Map<string, unknown> {
 
 /** The value under a dotted key as flattenValues writes it, or undefined. */
 export function valueAt(tree: unknown, key: string): unknown {
-  let node = tree;
-  for (const seg of parseSetName(key)) {
-    if (typeof seg === 'number') node = Array.isArray(node) ? node[seg] : undefined;
-    else node = isObject(node) && Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : undefined;
-    if (node === undefined) return undefined;
-  }
-  return node;
+  const hit = walk(tree, parseSetName(key));
+  return hit.found ? hit.value : undefined;
 }

@@ -286,7 +286,8 @@ function startsWith(long: Segment[], prefix: Segment[]): boolean {
   return prefix.length <= long.length && prefix.every((s, i) => s === long[i]);
 }
 
-function walk(tree: unknown, segments: Segment[]): { found: boolean; value: unknown } {
+/** The value at a path of segments, and whether it is there at all. */
+export function walk(tree: unknown, segments: Segment[]): { found: boolean; value: unknown } {
   let node: unknown = tree;
   for (const seg of segments) {
     if (typeof seg === 'number') {

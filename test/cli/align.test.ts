@@ -161,10 +161,9 @@ t.test('Argo CD layering: parameters over valuesObject, values strings, value fi
   const given = align({ talos: fixture(TALOS), app: files, appValues: [{ operator: { replicas: 3 }, kubeProxyReplacement: false }] }, config);
   t.equal(row(given, 'operator.replicas').argocd, 3, 'a value file fills what valuesObject leaves');
   t.equal(row(given, 'kubeProxyReplacement').argocd, true, 'valuesObject beats a value file');
-  const yamlString = editedApp((v, h) => {
+  const yamlString = editedApp((_v, h) => {
     h.values = 'ipam: {mode: cluster-pool}\nkubeProxyReplacement: yes\n';
     delete h.valuesObject;
-    void v;
   });
   const str = align({ talos: fixture(TALOS), app: yamlString }, config);
   t.same(row(str, 'ipam.mode').argocd, 'cluster-pool');
