@@ -1,5 +1,6 @@
 // The fastify app factory. No listen() in here: callers (the CLI, tests, the benchmark) decide.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { decodeReview } from '../admission/decode.js';
 import { encodeResponse } from '../admission/respond.js';
@@ -71,6 +72,20 @@ export function buildServer(options: ServerOptions): GuardServer {
           },
         }
       : {}),
+  });
+
+  // JSON is UTF-8 (RFC 8259 §8.1) and the API server sends nothing else. fastify's own parser
+  // decodes with replacement characters, so a body with invalid bytes would be judged on text that
+  // nobody sent: it is refused instead, with a reason. Prototype poisoning is refused as before.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(Object.assign(new Error('the body is not valid UTF-8, and JSON is UTF-8'), { statusCode: 400, code: 'CG_BODY_NOT_UTF8' }), undefined);
+      return;
+    }
+    parseJson(request, bytes.toString('utf8'), done);
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

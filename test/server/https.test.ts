@@ -79,6 +79,13 @@ const bad: Array<[string, string | Buffer, number, RegExp]> = [
   ['an object that is a string', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, operation: 'CREATE', object: 'x' } }), 400, /object/],
   ['a __proto__ key', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","__proto__":{"x":1}}', 400, /./],
   ['truncated UTF-8', Buffer.from([0x7b, 0x22, 0xe2, 0x82]), 400, /./],
+  // Valid JSON once decoded with replacement characters: refused rather than judged on text nobody sent.
+  [
+    'a review with an invalid UTF-8 byte in a string',
+    Buffer.concat([Buffer.from('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x'), Buffer.from([0xff]), Buffer.from('"}}')]),
+    400,
+    /not valid UTF-8/,
+  ],
 ];
 for (const [what, body, status, message] of bad) {
   t.test(`${what} gets HTTP ${status} with a JSON error`, async (t) => {
