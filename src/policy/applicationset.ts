@@ -187,6 +187,8 @@ export function applicationSetViolations(appset: JsonObject, config: PolicyConfi
         template = strategicMerge(template, parsed.value);
         // The controller forces spec.project back to the template's value.
         if (project !== undefined) template = { ...template, spec: { ...obj(template.spec), project } };
+      } else if (parsed && !parsed.ok) {
+        patchUnknown = `spec.templatePatch ${parsed.error}, so cilium-guard cannot read it`;
       } else {
         patchUnknown = 'spec.templatePatch can only be evaluated when the generator runs';
       }
