@@ -143,6 +143,22 @@ t.test('TLS: 1.2 is the floor and the certificate is verified', async (t) => {
   t.match(await handshake({ ca: running.ca }), 'TLSv1.3');
   t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }), /^error/);
   t.match(await handshake({}), /^error: .*(self-signed|unable to verify|certificate)/i, 'an unknown CA is refused by the client');
+  // TLS 1.2: forward-secret AEAD suites only; CBC modes and RSA key exchange are refused.
+  for (const cipher of ['AES128-SHA', 'ECDHE-RSA-AES128-SHA', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES256-SHA384']) {
+    t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: cipher }), /^error/, `TLS 1.2 with ${cipher} is refused`);
+  }
+  t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }), 'TLSv1.2', 'TLS 1.2 with ECDHE-RSA-AES128-GCM-SHA256 works');
+});
+
+t.test('no plain HTTP on the admission port', async (t) => {
+  const { port } = running.guard.app.server.address() as AddressInfo;
+  const answer = await new Promise<string>((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => resolve(`HTTP ${res.statusCode}`));
+    req.on('error', (e) => resolve(`error: ${e.message}`));
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.end(JSON.stringify(makeReview({ operation: 'CREATE', object: app })));
+  });
+  t.match(answer, /^error/, `a plain-HTTP review gets no HTTP answer (${answer})`);
 });
 
 t.test('metrics live on their own plain-HTTP server and count rule results', async (t) => {
@@ -163,7 +179,15 @@ t.test('metrics live on their own plain-HTTP server and count rule results', asy
   t.match(metrics.body, /cilium_guard_admission_requests_total\{route="validate",operation="CREATE",kind="Application",verdict="denied"\}/);
   t.match(metrics.body, /cilium_guard_admission_duration_seconds_bucket/);
   t.match(metrics.body, /cilium_guard_admission_errors_total\{route="validate",reason="bad_request"\}/);
-  t.equal((await get('/validate')).status, 404, 'the metrics port serves nothing else');
+  for (const path of ['/validate', '/mutate', '/healthz', '/readyz', '/', '/metrics/../validate']) {
+    t.equal((await get(path)).status, 404, `the metrics port serves nothing else: ${path}`);
+  }
+  const posted = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/metrics', method: 'POST' }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+    req.on('error', reject);
+    req.end('{}');
+  });
+  t.equal(posted, 404, 'and only GET /metrics');
   server.close();
 });
 
