@@ -144,10 +144,10 @@ t.test('TLS: 1.2 is the floor and the certificate is verified', async (t) => {
   t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }), /^error/);
   t.match(await handshake({}), /^error: .*(self-signed|unable to verify|certificate)/i, 'an unknown CA is refused by the client');
   // TLS 1.2: forward-secret AEAD suites only; CBC modes and RSA key exchange are refused.
-  for (const cipher of ['AES128-SHA', 'ECDHE-RSA-AES128-SHA', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES256-SHA384']) {
+  for (const cipher of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384', 'AES128-GCM-SHA256']) {
     t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: cipher }), /^error/, `TLS 1.2 with ${cipher} is refused`);
   }
-  t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }), 'TLSv1.2', 'TLS 1.2 with ECDHE-RSA-AES128-GCM-SHA256 works');
+  t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256' }), 'TLSv1.2', 'TLS 1.2 with an ECDHE AES-GCM suite works');
 });
 
 t.test('no plain HTTP on the admission port', async (t) => {
