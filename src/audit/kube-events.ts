@@ -2,23 +2,8 @@
 // each call aborted after `timeoutMs` so that a hung API server cannot pin a slot forever.
 // RBAC: events.k8s.io events create, patch (the chart grants exactly these).
 import type * as k8s from '@kubernetes/client-node';
+import { timeoutOptions } from '../certs/kube.js';
 import type { EventSink, KubeEvent } from './events.js';
-
-/** Options that give each call its own abort signal (client-node's middleware, as setHeaderOptions builds it). */
-function timeoutOptions(client: typeof k8s, ms: number): k8s.ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx: k8s.RequestContext) => {
-          ctx.setSignal(AbortSignal.timeout(ms));
-          return new client.Observable(Promise.resolve(ctx));
-        },
-        post: (res: k8s.ResponseContext) => new client.Observable(Promise.resolve(res)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
 
 export class KubeEventSink implements EventSink {
   private readonly options: k8s.ConfigurationOptions;

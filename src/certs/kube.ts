@@ -62,6 +62,29 @@ export function describeApiError(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
+/**
+ * Options that give each call its own abort signal (client-node's middleware, as setHeaderOptions
+ * builds it): a hung API server, or a connection left half-open by a node that died, fails the call
+ * after `ms` instead of pinning it, and whatever waits on it, forever.
+ */
+export function timeoutOptions(client: typeof k8s, ms: number): k8s.ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (ctx: k8s.RequestContext) => {
+          ctx.setSignal(AbortSignal.timeout(ms));
+          return new client.Observable(Promise.resolve(ctx));
+        },
+        post: (res: k8s.ResponseContext) => new client.Observable(Promise.resolve(res)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+/** Per-call bound of the certificate work's API calls (a check runs every minute by default). */
+export const KUBE_CALL_TIMEOUT_MS = 10_000;
+
 export async function loadKubeConfig(kubeconfig?: string): Promise<k8s.KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
@@ -91,16 +114,22 @@ export class KubeStore implements CertStore {
     private readonly admission: k8s.AdmissionregistrationV1Api,
     private readonly secret: { namespace: string; name: string },
     private readonly refs: WebhookRef[],
+    private readonly options: k8s.ConfigurationOptions,
   ) {}
 
-  static async create(kc: k8s.KubeConfig, secret: { namespace: string; name: string }, refs: WebhookRef[]): Promise<KubeStore> {
-    const { CoreV1Api, AdmissionregistrationV1Api } = await import('@kubernetes/client-node');
-    return new KubeStore(kc.makeApiClient(CoreV1Api), kc.makeApiClient(AdmissionregistrationV1Api), secret, refs);
+  static async create(
+    kc: k8s.KubeConfig,
+    secret: { namespace: string; name: string },
+    refs: WebhookRef[],
+    timeoutMs = KUBE_CALL_TIMEOUT_MS,
+  ): Promise<KubeStore> {
+    const client = await import('@kubernetes/client-node');
+    return new KubeStore(kc.makeApiClient(client.CoreV1Api), kc.makeApiClient(client.AdmissionregistrationV1Api), secret, refs, timeoutOptions(client, timeoutMs));
   }
 
   async getSecret(): Promise<StoredSecret | null> {
     try {
-      const s = await this.core.readNamespacedSecret(this.secret);
+      const s = await this.core.readNamespacedSecret(this.secret, this.options);
       this.lastRead = s;
       return {
         data: decode(s.data),
@@ -126,7 +155,7 @@ export class KubeStore implements CertStore {
           metadata: { ...current.metadata, annotations: { ...(current.metadata?.annotations ?? {}), ...annotations } },
           data: encode(data),
         },
-      });
+      }, this.options);
     } catch (err) {
       if (statusOf(err) === 409) throw new ConflictError('the Secret changed meanwhile');
       throw err;
@@ -138,7 +167,7 @@ export class KubeStore implements CertStore {
       await this.core.createNamespacedSecret({
         namespace: this.secret.namespace,
         body: { metadata: { name: this.secret.name, namespace: this.secret.namespace, annotations }, type: 'Opaque', data: encode(data) },
-      });
+      }, this.options);
     } catch (err) {
       if (statusOf(err) === 409) throw new ConflictError('another replica created the Secret');
       throw err;
@@ -151,8 +180,8 @@ export class KubeStore implements CertStore {
       try {
         const config =
           ref.kind === 'validating'
-            ? await this.admission.readValidatingWebhookConfiguration({ name: ref.name })
-            : await this.admission.readMutatingWebhookConfiguration({ name: ref.name });
+            ? await this.admission.readValidatingWebhookConfiguration({ name: ref.name }, this.options)
+            : await this.admission.readMutatingWebhookConfiguration({ name: ref.name }, this.options);
         out.push({
           ref,
           webhooks: (config.webhooks ?? []).map((w) => ({
@@ -177,8 +206,8 @@ export class KubeStore implements CertStore {
     ]);
     if (body.length === 0) return;
     try {
-      if (current.ref.kind === 'validating') await this.admission.patchValidatingWebhookConfiguration({ name: current.ref.name, body });
-      else await this.admission.patchMutatingWebhookConfiguration({ name: current.ref.name, body });
+      if (current.ref.kind === 'validating') await this.admission.patchValidatingWebhookConfiguration({ name: current.ref.name, body }, this.options);
+      else await this.admission.patchMutatingWebhookConfiguration({ name: current.ref.name, body }, this.options);
     } catch (err) {
       const status = statusOf(err);
       if (status === 409 || status === 422) throw new ConflictError(`${current.ref.kind} webhook configuration ${current.ref.name} changed meanwhile`);
