@@ -129,7 +129,7 @@ t.test('a hung or resetting Kubernetes API: answers stay fast and correct, certi
     const viaApi = await throughApiServer();
     const errors = (await cluster.guard.metric('cilium_guard_certificate_errors_total')) - errorsBefore;
     t.same(r.failed, [], `${mode}: no failed answer`);
-    t.ok(r.p99 <= Math.max(2 * baseline.p99, baseline.p99 + 5), `${mode}: p99 ${r.p99.toFixed(2)} ms (baseline ${baseline.p99.toFixed(2)} ms)`);
+    t.ok(r.p99 <= Math.max(2 * baseline.p99, baseline.p99 + 10), `${mode}: p99 ${r.p99.toFixed(2)} ms (baseline ${baseline.p99.toFixed(2)} ms)`);
     t.equal(viaApi, 5, `${mode}: the API server's calls to the webhook are answered (5 of 5 denials)`);
     t.ok(errors > 0 || proxy.connections() > connectionsBefore, `${mode}: cilium-guard did try the API (${errors} certificate errors, ${proxy.connections() - connectionsBefore} new connections)`);
     lines.push(`API ${mode.padEnd(6)}      p99 ${r.p99.toFixed(2)} ms, ${r.ok} answered, ${r.failed.length} failed; ${errors} certificate checks failed`);
