@@ -115,7 +115,8 @@ t.test('deep nesting, flow and block, refused for its depth', async (t) => {
     const seqs = Array.from({ length: depth }, (_, i) => `${'  '.repeat(i)}-`).join('\n') + ' 1\n';
     hostile(`block sequence nesting ${depth}`, `x:\n${seqs}`, /deeper than|too deeply/);
   }
-  t.pass('every nesting got its reason within the bound');
+  const judged = [...stats].filter(([what]) => /nesting/.test(what)).reduce((n, [, s]) => n + s.n, 0);
+  t.equal(judged, (3 * 2 + 2 * 2) * PLACES.length, `${judged} nested texts, each refused for its depth within the bound`);
 });
 
 t.test('multi-megabyte texts are refused for their size before parsing; large legal ones are read in bounded time', async (t) => {
