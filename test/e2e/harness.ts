@@ -19,7 +19,7 @@ export const BREAK_GLASS_USER = 'oncall-bob';
 export const FULLNAME = `${RELEASE}-cilium-guard`;
 export const VALIDATING = 'applications.cilium-guard.io';
 export const CILIUM_CONFIG_WEBHOOK = 'cilium-config.cilium-guard.io';
-const MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+export const MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 export type Obj = Record<string, any>;
 
@@ -66,6 +66,55 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
   return total;
 }
 
+export interface SpawnedGuard {
+  child: ChildProcess;
+  /** stdout, one parsed JSON line each (cilium-guard logs JSON). */
+  logs: Obj[];
+  /** The "cilium-guard ready" line: its validate, mutate and metrics URLs. */
+  ready: Obj;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `node ARGS` (cilium-guard's main.js and its arguments), collects its log lines, and waits up
+ * to 60 s for it to log that it is ready. It is killed if this process exits first.
+ */
+export async function spawnGuard(args: string[], options: { cwd?: string } = {}): Promise<SpawnedGuard> {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const logs: Obj[] = [];
+  const stderr: string[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const l of lines) {
+      try {
+        logs.push(JSON.parse(l) as Obj);
+      } catch {
+        stderr.push(l);
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
+  const ready = await eventually(
+    'cilium-guard to listen',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`cilium-guard exited ${child.exitCode}: ${stderr.join('')}`);
+      return logs.find((l) => l.msg === 'cilium-guard ready');
+    },
+    60_000,
+  ).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}\n${stderr.join('')}`);
+  });
+  return { child, logs, ready, exited };
+}
+
 /**
  * Starts `cilium-guard serve` as the Deployment in `rendered` would, on 127.0.0.1:`port`, with the
  * chart's policy file, as the chart's ServiceAccount. `override` replaces or adds `--flag=value`s.
@@ -93,39 +142,7 @@ export async function startGuardProcess(
   flags.set('--config', policyFile);
   flags.set('--kubeconfig', e.guardKubeconfig);
   for (const [k, v] of Object.entries(override)) flags.set(k, v);
-  const args = [MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Obj[] = [];
-  const stderr: string[] = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const l of lines) {
-      try {
-        logs.push(JSON.parse(l) as Obj);
-      } catch {
-        stderr.push(l);
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  void exited.then(() => process.removeListener('exit', killOnExit));
-  const ready = await eventually(
-    'cilium-guard to listen',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`cilium-guard exited ${child.exitCode}: ${stderr.join('')}`);
-      return logs.find((l) => l.msg === 'cilium-guard ready');
-    },
-    60_000,
-  ).catch((err: Error) => {
-    child.kill('SIGKILL');
-    throw new Error(`${err.message}\n${stderr.join('')}`);
-  });
+  const { logs, ready, exited, child } = await spawnGuard([MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)]);
   const metricsUrl = String(ready.metrics);
   const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
   return {

@@ -121,17 +121,23 @@ t.test('a hung or resetting Kubernetes API: answers stay fast and correct, certi
   const baseline = await measure(4);
   t.same(baseline.failed, [], 'baseline: no failure');
   const lines = [`API reachable   p99 ${baseline.p99.toFixed(2)} ms, ${baseline.ok} answered`];
-  for (const mode of ['hang', 'reset'] as const) {
+  // Reset first: a call pinned by the hang stays pinned (up to 10 s) into whatever comes next.
+  for (const mode of ['reset', 'hang'] as const) {
     const errorsBefore = await cluster.guard.metric('cilium_guard_certificate_errors_total');
     const connectionsBefore = proxy.connections();
     proxy.set(mode);
-    const r = await measure(6);
+    // A hang lasts longer than the 10 s bound of a certificate call, so a check must fail (and not
+    // pin the next one); whether a hung call opened a new connection first depends on timing.
+    const r = await measure(mode === 'hang' ? 12 : 6);
     const viaApi = await throughApiServer();
     const errors = (await cluster.guard.metric('cilium_guard_certificate_errors_total')) - errorsBefore;
     t.same(r.failed, [], `${mode}: no failed answer`);
-    t.ok(r.p99 <= Math.max(2 * baseline.p99, baseline.p99 + 10), `${mode}: p99 ${r.p99.toFixed(2)} ms (baseline ${baseline.p99.toFixed(2)} ms)`);
+    // The kube-apiserver shares the 2 cores here (baseline p99s of 4-18 ms were seen), and a call
+    // that blocked an answer would add seconds (the 10 s call bound): +20 ms tells the two apart.
+    t.ok(r.p99 <= Math.max(2 * baseline.p99, baseline.p99 + 20), `${mode}: p99 ${r.p99.toFixed(2)} ms (baseline ${baseline.p99.toFixed(2)} ms)`);
     t.equal(viaApi, 5, `${mode}: the API server's calls to the webhook are answered (5 of 5 denials)`);
-    t.ok(errors > 0 || proxy.connections() > connectionsBefore, `${mode}: cilium-guard did try the API (${errors} certificate errors, ${proxy.connections() - connectionsBefore} new connections)`);
+    if (mode === 'hang') t.ok(errors > 0, `hang: a hung certificate call gave up (${errors} certificate checks failed)`);
+    else t.ok(errors > 0 || proxy.connections() > connectionsBefore, `${mode}: cilium-guard did try the API (${errors} certificate errors, ${proxy.connections() - connectionsBefore} new connections)`);
     lines.push(`API ${mode.padEnd(6)}      p99 ${r.p99.toFixed(2)} ms, ${r.ok} answered, ${r.failed.length} failed; ${errors} certificate checks failed`);
     proxy.set('pass');
     await sleep(500);

@@ -2,18 +2,17 @@
 // own certificates on disk), and a bounded load generator that behaves like the API server's
 // client: keep-alive connections, a retry only where Go's transport retries (a reused connection
 // closed before the request was written), and every answer judged.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NODE_FLAGS } from '../../bench/flags.js';
+import { MAIN, sleep, spawnGuard } from '../e2e/harness.js';
 import { testCertificates } from '../helpers/https.js';
-import { REPO } from '../helpers/corpus.js';
 
-export const MAIN = path.join(REPO, 'dist/src/cli/main.js');
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 export interface Serve {
   child: ChildProcess;
@@ -35,29 +34,7 @@ export async function startServe(extra: string[] = []): Promise<Serve> {
   writeFileSync(path.join(dir, 'tls.crt'), certs.cert);
   writeFileSync(path.join(dir, 'tls.key'), certs.key);
   const args = [...NODE_FLAGS, MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', '--tls-cert', path.join(dir, 'tls.crt'), '--tls-key', path.join(dir, 'tls.key'), ...extra];
-  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    buffered += c.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const l of lines) if (l.trim()) logs.push(JSON.parse(l) as Record<string, unknown>);
-  });
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const kill = (): void => void child.kill('SIGKILL');
-  process.once('exit', kill);
-  const deadline = performance.now() + 30_000;
-  let ready: Record<string, unknown> | undefined;
-  while (!(ready = logs.find((l) => l.msg === 'cilium-guard ready'))) {
-    if (child.exitCode !== null || performance.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`cilium-guard did not start: ${stderr}`);
-    }
-    await sleep(20);
-  }
+  const { child, logs, ready, exited } = await spawnGuard(args, { cwd: dir });
   const port = Number(new URL(String(ready.validate)).port);
   const pid = child.pid!;
   return {
@@ -75,7 +52,6 @@ export async function startServe(extra: string[] = []): Promise<Serve> {
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;
       clearTimeout(timer);
-      process.removeListener('exit', kill);
       rmSync(dir, { recursive: true, force: true });
       return code;
     },

@@ -3,21 +3,14 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { BASES } from '../helpers/corpus.js';
+import { NASTIER, paths, type Path } from '../helpers/nasty.js';
 
 type Obj = Record<string, unknown>;
-
-/** Values that have broken parsers elsewhere: wrong types, YAML traps, control characters. */
-export const NASTY: unknown[] = [
-  null, 0, -1, 1e308, -0, true, false, '', '{{', '{{ .x }}', 'x'.repeat(5000), [], {}, [[[]]], { a: { b: null } },
-  'true', 'off', 'True', 'yes', '  true\n', '$ARGOCD_APP_REVISION', '\u0000\u001f\u007f', '\ud800', 'ServerSideApply=true',
-  [null], [1, 'a', {}], '- apiGroups: [cilium.io', 'a: &a [1]\nb: *a', '[[[[[[[[', '__proto__', { constructor: { prototype: {} } },
-  'kube-system', 'cilium', 'kubeProxyReplacement: false', '\uFEFFkubeProxyReplacement: "false"',
-];
 
 /** Any JSON value, with the nasty ones mixed in. */
 export const jsonish: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
-  { weight: 2, arbitrary: fc.constantFrom(...NASTY) },
+  { weight: 2, arbitrary: fc.constantFrom(...NASTIER) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 64 }) },
 );
 
@@ -43,7 +36,7 @@ export const valuesText: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Sets `value` at a path (creating objects on the way) in a copy of `root`. */
-export function setIn(root: Obj, path: string[], value: unknown): Obj {
+export function setIn(root: Obj, path: Path, value: unknown): Obj {
   const copy = structuredClone(root);
   let node: Obj = copy;
   for (const key of path.slice(0, -1)) {
@@ -51,7 +44,7 @@ export function setIn(root: Obj, path: string[], value: unknown): Obj {
     if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
     node = node[key] as Obj;
   }
-  const last = path[path.length - 1] as string;
+  const last = path[path.length - 1]!;
   if (value === undefined) delete node[last];
   else node[last] = value;
   return copy;
@@ -146,12 +139,6 @@ export const guardedObject: fc.Arbitrary<Obj> = fc.oneof(
 );
 
 /** A random edit somewhere in an object: the path is chosen from what is there. */
-function paths(node: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
-  out.push(prefix);
-  if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) paths(v, [...prefix, k], out);
-  return out;
-}
-
 export const mutatedObject: fc.Arbitrary<Obj> = fc
   .tuple(guardedObject, fc.array(fc.tuple(fc.nat(), jsonish), { minLength: 1, maxLength: 3 }))
   .map(([base, edits]) => {

@@ -7,6 +7,7 @@ import { defaultConfig } from '../../src/policy/config.js';
 import { mutate, validate } from '../../src/policy/engine.js';
 import type { JsonObject, PolicyRequest } from '../../src/policy/types.js';
 import { loadCorpus } from '../helpers/corpus.js';
+import { NASTY, paths } from '../helpers/nasty.js';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -14,19 +15,6 @@ function prng(seed: number): () => number {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
-}
-
-const NASTY: unknown[] = [
-  null, 0, -1, 1e308, true, false, '', '{{', '{{ .x }}', 'x'.repeat(4096), [], {}, [[[]]], { a: { b: null } },
-  'true', 'off', 'True', '  true\n', '$ARGOCD_APP_REVISION', '\u0000\u001f', 'ServerSideApply=true', [null], [1, 'a', {}],
-  '- apiGroups: [cilium.io', 'a: &a [1]\nb: *a', '[[[[[[[[', { __proto__: { polluted: true } },
-];
-
-function paths(node: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
-  out.push(prefix);
-  if (Array.isArray(node)) node.forEach((v, i) => paths(v, [...prefix, i], out));
-  else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) paths(v, [...prefix, k], out);
-  return out;
 }
 
 function replaceAt(root: JsonObject, path: Array<string | number>, value: unknown): JsonObject {
