@@ -6,12 +6,16 @@
 #   scripts/tools.sh kube            -> prints the directory holding kube-apiserver and kubectl
 #   scripts/tools.sh etcd            -> prints the path of the etcd binary
 #   scripts/tools.sh crds            -> prints the directory holding the PolicyReport CRDs (wgpolicyk8s.io)
+#   scripts/tools.sh helm-all        -> prints one line per supported Helm version: VERSION PATH
+#   scripts/tools.sh oracle          -> prints the directory holding the Go oracles of test/oracle
 #   scripts/tools.sh all             -> builds everything
 #
 # Versions are pinned here and nowhere else.
 set -euo pipefail
 
 HELM_VERSION="${HELM_VERSION:-v4.3.1}"          # Argo CD 3.6 renders charts with Helm v4
+# Every Helm an Argo CD release we support bundles (hack/tool-versions.sh): 3.4 -> 3.19.4, 3.5 -> 4.2.1, 3.6 -> 4.3.1.
+HELM_VERSIONS="${HELM_VERSIONS:-v3.19.4 v4.2.1 v4.3.1}"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"         # the release the protocol reference was read at
 ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"          # an etcd 3.6 release, as Kubernetes 1.36 expects
 KYVERNO_VERSION="${KYVERNO_VERSION:-v1.13.0}"   # source of the wgpolicyk8s.io/v1alpha2 PolicyReport CRDs
@@ -23,15 +27,39 @@ export CGO_ENABLED=0
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
-build_helm() {
-  local dir="$CACHE/helm-$HELM_VERSION"
+build_helm() { # $1: version (default $HELM_VERSION)
+  local version="${1:-$HELM_VERSION}"
+  local dir="$CACHE/helm-$version"
+  local major="${version%%.*}"
   if [[ ! -x "$dir/helm" ]]; then
-    log "building helm $HELM_VERSION from helm.sh/helm/v4 (first run only, a few minutes on 2 cores)"
-    mkdir -p "$dir.tmp"
-    GOBIN="$dir.tmp" go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+    log "building helm $version from helm.sh/helm/$major (first run only, a few minutes on 2 cores)"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    GOBIN="$dir.tmp" go install "helm.sh/helm/$major/cmd/helm@$version"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   echo "$dir/helm"
+}
+
+build_helm_all() {
+  local v
+  for v in $HELM_VERSIONS; do echo "$v $(build_helm "$v")"; done
+}
+
+# The Go oracles of test/oracle (upstream code called directly, for differential tests), rebuilt when
+# anything in that folder changes.
+build_oracle() {
+  local src
+  src="$(cd "$(dirname "$0")/../test/oracle" && pwd)"
+  local key
+  key="$(cd "$src" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+  local dir="$CACHE/oracle-$key"
+  if [[ ! -d "$dir" ]]; then
+    log "building the Go oracles of test/oracle"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -o "$dir.tmp/" ./cmd/...)
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
 }
 
 build_etcd() {
@@ -120,6 +148,8 @@ case "${1:-all}" in
   etcd) build_etcd ;;
   kube) build_kube ;;
   crds) fetch_crds ;;
-  all) build_helm; build_etcd; build_kube; fetch_crds ;;
-  *) echo "usage: $0 helm|etcd|kube|crds|all" >&2; exit 2 ;;
+  helm-all) build_helm_all ;;
+  oracle) build_oracle ;;
+  all) build_helm_all >/dev/null; build_etcd; build_kube; fetch_crds; build_oracle ;;
+  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|oracle|all" >&2; exit 2 ;;
 esac

@@ -1,0 +1,3 @@
+module cilium-guard.local/oracle
+
+go 1.25
