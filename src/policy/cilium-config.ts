@@ -1,10 +1,16 @@
 // C1 and C2: the cilium-config ConfigMap the agent actually reads.
 import type { PolicyConfig } from './config.js';
+import { goTrimSpace } from './gostrings.js';
 import { obj, str } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
 
 const KEY = 'kube-proxy-replacement';
 
+/**
+ * A binaryData file's bytes as text. Invalid UTF-8 becomes U+FFFD, which is no space to Go either
+ * (bytes.TrimSpace stops at an invalid byte as it stops at U+FFFD), so trimming the decoded text
+ * leaves "true" exactly when the agent's trim of the raw bytes does.
+ */
 function decodeBinary(v: unknown): string {
   try {
     return Buffer.from(str(v), 'base64').toString('utf8');
@@ -13,10 +19,19 @@ function decodeBinary(v: unknown): string {
   }
 }
 
+/** Names the characters a person cannot see that are still there after the agent's trim. */
+function invisible(read: string): string {
+  const hidden = [...new Set([...read].filter((c) => !/^[\x20-\x7e]$/.test(c)))].map(
+    (c) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`,
+  );
+  return hidden.length === 0 ? '' : ` (after the agent trims it, it still holds ${hidden.join(', ')})`;
+}
+
 /**
  * C1: kube-system/cilium-config must keep kube-proxy-replacement "true". The agent trims each
- * mounted key (pkg/option ReadDirConfig) and a missing key means "false" since 1.15. Option names
- * are case-insensitive to viper, and binaryData keys are mounted as files too.
+ * mounted key with Go's bytes.TrimSpace (pkg/option ReadDirConfig), not JavaScript's trim: a
+ * leading byte-order mark stays, a trailing U+0085 goes. A missing key means "false" since 1.15.
+ * Option names are case-insensitive to viper, and binaryData keys are mounted as files too.
  */
 export function kubeProxyReplacementViolations(cm: JsonObject, config: PolicyConfig): Violation[] {
   const data = obj(cm.data);
@@ -39,7 +54,8 @@ export function kubeProxyReplacementViolations(cm: JsonObject, config: PolicyCon
     });
   }
   for (const e of entries) {
-    if (!on.includes(e.value.trim())) {
+    const read = goTrimSpace(e.value);
+    if (!on.includes(read)) {
       out.push({
         rule: 'C1',
         path: e.path,
@@ -47,7 +63,7 @@ export function kubeProxyReplacementViolations(cm: JsonObject, config: PolicyCon
         certain: true,
         message:
           e.key === KEY
-            ? `${e.path} is ${JSON.stringify(e.value)}, which switches kube-proxy replacement off on a cluster without kube-proxy (only "true" keeps it on, case-sensitive); set it to "true"`
+            ? `${e.path} is ${JSON.stringify(e.value)}${invisible(read)}, which switches kube-proxy replacement off on a cluster without kube-proxy (only "true" keeps it on, case-sensitive); set it to "true"`
             : `${e.path} is ${JSON.stringify(e.value)}; Cilium reads option names case-insensitively, so this switches kube-proxy replacement off; remove it`,
       });
     }

@@ -5,7 +5,7 @@ import { REPO } from './corpus.js';
 
 const cache = new Map<string, string>();
 
-export function tool(name: 'helm' | 'etcd' | 'kube' | 'crds'): string {
+export function tool(name: 'helm' | 'etcd' | 'kube' | 'crds' | 'oracle'): string {
   let found = cache.get(name);
   if (!found) {
     found = execFileSync('bash', [path.join(REPO, 'scripts/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -19,5 +19,6 @@ export const kubeApiserver = (): string => path.join(tool('kube'), 'kube-apiserv
 export const kubectl = (): string => path.join(tool('kube'), 'kubectl');
 export const etcd = (): string => tool('etcd');
 export const policyReportCRDs = (): string => tool('crds');
+export const oracle = (): string => tool('oracle');
 
 export const CHART = path.join(REPO, 'charts/cilium-guard');
