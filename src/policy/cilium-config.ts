@@ -83,31 +83,77 @@ export function deleteCiliumConfigViolations(config: PolicyConfig): Violation[] 
   ];
 }
 
-function instanceName(value: string): string {
-  // <namespace>_<name> for Applications outside the control-plane namespace.
-  const i = value.indexOf('_');
-  return i >= 0 ? value.slice(i + 1) : value;
+/**
+ * Keys the chart renders into cilium-config whatever the values (templates/cilium-configmap.yaml,
+ * 1.18): the agent's own options. A ConfigMap that holds two of them is Cilium's configuration.
+ */
+export const CILIUM_CONFIG_KEYS = ['kube-proxy-replacement', 'ipam', 'routing-mode', 'tunnel-protocol', 'cluster-name', 'identity-allocation-mode'] as const;
+const CILIUM_CONFIG_KEYS_NEEDED = 2;
+
+/**
+ * Does an Argo CD app instance name (`<name>` for an Application in the control-plane namespace,
+ * `<namespace>_<name>` elsewhere; util/argo ParseInstanceName splits at the first "_") name the
+ * Cilium Application? That is a configured identify.applications entry, or an Application named
+ * like the configured release (whose default release name is its own name), compared exactly.
+ */
+function isCiliumInstance(instance: string, config: PolicyConfig): boolean {
+  if (instance === '') return false;
+  const cut = instance.indexOf('_');
+  const ns = cut >= 0 ? instance.slice(0, cut) : null;
+  const name = cut >= 0 ? instance.slice(cut + 1) : instance;
+  if (name === config.cilium.releaseName) return true;
+  return config.identify.applications.some((id) => {
+    const [appNs = '', appName = ''] = id.split('/');
+    if (appName !== name) return false;
+    // A bare name is the Application in the control-plane namespace: it must be one Argo CD's
+    // own config may live in (any, when none is configured).
+    return ns !== null ? ns === appNs : config.argocd.namespaces.length === 0 || config.argocd.namespaces.includes(appNs);
+  });
 }
 
-/** Why a ConfigMap named cilium-config outside kube-system is Cilium's, or null if it is not. */
-export function ciliumConfigMarker(cm: JsonObject, config: PolicyConfig): string | null {
+/**
+ * Argo CD's reading of a tracking-id (resource_tracking.go ParseAppInstanceValue) and its check
+ * that the id is this object's own and not one copied from another (state.go isSelfReferencedObj):
+ * the app instance name, or null.
+ */
+function trackedBy(trackingId: string, namespace: string, name: string): string | null {
+  const parts = trackingId.split(':');
+  if (parts.length < 3) return null;
+  const [app = '', groupKind = '', ...rest] = parts;
+  const gk = groupKind.split('/');
+  const nsName = rest.join(':').split('/');
+  if (gk.length !== 2 || nsName.length !== 2) return null;
+  const [group, kind] = gk;
+  const [ns, objName] = nsName;
+  if (group !== '' || kind !== 'ConfigMap' || objName !== name || (namespace !== '' && ns !== namespace)) return null;
+  return app;
+}
+
+/**
+ * Why a ConfigMap named cilium-config outside kube-system is Cilium's, or null if it is not. It is
+ * Cilium's when Argo CD tracks it for the Cilium Application (annotation argocd.argoproj.io/tracking-id
+ * or, Argo CD 2.x, label app.kubernetes.io/instance), when Helm owns it for the configured release
+ * (meta.helm.sh/release-name and release-namespace, written together by helm install/upgrade), or
+ * when it holds the agent's own options. Names are compared exactly: "cilium-docs" is not "cilium".
+ */
+export function ciliumConfigMarker(cm: JsonObject, config: PolicyConfig, namespace?: string): string | null {
   const meta = obj(cm.metadata);
   const labels = obj(meta.labels);
   const annotations = obj(meta.annotations);
-  const names = new Set([
-    config.cilium.releaseName,
-    ...config.identify.applications.map((a) => a.split('/')[1] ?? ''),
-  ]);
-  const looksCilium = (v: string): boolean => names.has(v) || /cilium/i.test(v);
-  if (str(labels['app.kubernetes.io/part-of']) === 'cilium') return 'label app.kubernetes.io/part-of=cilium';
-  if (/^cilium-\d/.test(str(labels['helm.sh/chart']))) return `label helm.sh/chart=${str(labels['helm.sh/chart'])}`;
-  const release = str(annotations['meta.helm.sh/release-name']);
-  if (release !== '' && looksCilium(release)) return `annotation meta.helm.sh/release-name=${release}`;
+  const ns = namespace ?? str(meta.namespace);
   const tracking = str(annotations['argocd.argoproj.io/tracking-id']);
-  const app = tracking.split(':')[0] ?? '';
-  if (tracking !== '' && looksCilium(instanceName(app))) return `annotation argocd.argoproj.io/tracking-id=${tracking}`;
+  const app = trackedBy(tracking, ns, str(meta.name));
+  if (app !== null && isCiliumInstance(app, config)) return `annotation argocd.argoproj.io/tracking-id=${tracking}`;
   const instance = str(labels['app.kubernetes.io/instance']);
-  if (instance !== '' && looksCilium(instanceName(instance))) return `label app.kubernetes.io/instance=${instance}`;
+  if (isCiliumInstance(instance, config)) return `label app.kubernetes.io/instance=${instance}`;
+  const release = str(annotations['meta.helm.sh/release-name']);
+  if (release === config.cilium.releaseName && str(annotations['meta.helm.sh/release-namespace']) !== '') {
+    return `annotation meta.helm.sh/release-name=${release}`;
+  }
+  const data = obj(cm.data);
+  const binary = obj(cm.binaryData);
+  const keys = CILIUM_CONFIG_KEYS.filter((k) => Object.hasOwn(data, k) || Object.hasOwn(binary, k));
+  if (keys.length >= CILIUM_CONFIG_KEYS_NEEDED) return `it holds the Cilium agent's keys ${keys.join(', ')}`;
   return null;
 }
 

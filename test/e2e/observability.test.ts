@@ -110,7 +110,7 @@ t.test('cilium-guard audit: what the cluster already holds, judged by the same p
     application('kpr-off', (a) => (a.spec.source.helm.valuesObject.kubeProxyReplacement = false)),
     applicationSet('appset-moved', (a) => (a.spec.template.spec.destination.namespace = 'cilium')),
     ciliumConfig('false'),
-    { ...ciliumConfig('true', 'cilium'), metadata: { name: 'cilium-config', namespace: 'cilium', labels: { 'app.kubernetes.io/part-of': 'cilium' } } },
+    { ...ciliumConfig('true', 'cilium'), metadata: { name: 'cilium-config', namespace: 'cilium', annotations: { 'argocd.argoproj.io/tracking-id': 'cilium:/ConfigMap:cilium/cilium-config' } } },
     {
       apiVersion: 'v1',
       kind: 'ConfigMap',

@@ -215,7 +215,7 @@ t.test('cilium-config: denied and allowed edits, break-glass, and other ConfigMa
   // A copy that Argo CD tracks as Cilium's, in another namespace: a second Cilium in the making.
   await kubectl(['create', 'namespace', 'cilium']);
   const copy = ciliumConfig('true', 'cilium');
-  copy.metadata.labels = { 'app.kubernetes.io/part-of': 'cilium' };
+  copy.metadata.annotations = { 'argocd.argoproj.io/tracking-id': 'cilium:/ConfigMap:cilium/cilium-config' };
   out = await kubectl(['create', '-f', '-'], copy);
   t.match(out.stderr, denial(CILIUM_CONFIG_WEBHOOK, 'ConfigMap cilium/cilium-config', 'C2'));
 
