@@ -2,12 +2,12 @@
 // with beside the values the Argo CD Application renders it with, key by key, as the alignment
 // table of the Talos/Argo CD handoff. A difference means Argo CD's first sync changes the running
 // Cilium (or a second install appears), so any difference exits non-zero.
-import type { PolicyConfig } from '../policy/config.js';
-import { collectLayers, segmentsToString } from '../policy/helm-values.js';
+import { yamlLimits, type PolicyConfig } from '../policy/config.js';
+import { effectiveValues } from '../policy/values/effective.js';
 import { specSources } from '../policy/identify.js';
 import { isObject, jsonEqual, obj, str } from '../policy/json.js';
 import type { JsonObject } from '../policy/types.js';
-import { dropNulls, flattenValues, mergeValues, setPath, valueAt } from './helm-set.js';
+import { dropNulls, flattenValues, valueAt } from './helm-set.js';
 import { summarize, type AlignmentRow, type Report } from './report.js';
 import { talosInstall, type InstallValues } from './talos-install.js';
 import type { YamlDocument } from './yaml-input.js';
@@ -61,44 +61,31 @@ export function argoInstall(documents: YamlDocument[], file: string, config: Pol
   const helm = obj(src.source.helm);
   const dest = obj(chosen.spec.destination);
   const name = str(chosen.meta.name);
-  const layers = collectLayers(
-    helm,
-    src.path,
-    {
-      appName: name,
-      destinationNamespace: str(dest.namespace),
-      project: str(chosen.spec.project),
-      repoURL: str(src.source.repoURL),
-      path: str(src.source.path),
-      targetRevision: str(src.source.targetRevision),
-    },
-    null,
-    config,
-  );
-  if (layers.errors.length > 0) return { ok: false, error: `${chosen.doc.source}: ${layers.errors[0]?.message}` };
+  const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles.filter((f) => typeof f === 'string' && f !== '') : [];
+  // The same effective-values view the webhook judges with; value files count when they are given.
+  const app: JsonObject = { metadata: chosen.meta, spec: chosen.spec };
+  const ev = effectiveValues(app, src.source, src.path, {
+    version: config.helm.version,
+    limits: yamlLimits(config),
+    controlPlaneNamespaces: config.argocd.namespaces,
+    ...(valueFiles.length > 0 && appValues.length > 0 ? { valueFileContents: appValues } : {}),
+  });
+  if (ev.error) return { ok: false, error: `${chosen.doc.source}: ${ev.error.message}` };
   const install: InstallValues = {
     origin: `${chosen.doc.source} ${chosen.kind} ${str(chosen.meta.namespace) ? `${str(chosen.meta.namespace)}/` : ''}${name} ${src.path}`,
-    tree: {},
+    tree: dropNulls(ev.tree()),
     unknown: [],
     notes: [],
-    release: { name: str(helm.releaseName) || name, namespace: str(helm.namespace) || str(dest.namespace) },
+    release: { name: ev.opts.name, namespace: ev.opts.namespace },
     chartVersion: str(src.source.targetRevision),
   };
   if (withCilium.length > 1) install.notes.push(`${withCilium.length} Cilium Applications in ${file}; compared the first (${install.origin})`);
   if (chosen.kind === 'ApplicationSet') install.notes.push(`ApplicationSet: compared its template as written; {{...}} parameters are not filled in`);
-  const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles.filter((f) => typeof f === 'string' && f !== '') : [];
-  let tree: JsonObject = {};
-  if (valueFiles.length > 0 && appValues.length === 0) {
-    install.unknown.push({ key: '*', why: `${src.path}.helm.valueFiles (${valueFiles.join(', ')}) were not given (--app-values FILE, in the same order)` });
+  for (const u of ev.unknowns()) {
+    if (u.key === '*' && valueFiles.length > 0 && appValues.length === 0) {
+      install.unknown.push({ key: '*', why: `${src.path}.helm.valueFiles (${valueFiles.join(', ')}) were not given (--app-values FILE, in the same order)` });
+    } else install.unknown.push(u);
   }
-  for (const v of appValues) tree = mergeValues(tree, v);
-  if (layers.base.tree) tree = mergeValues(tree, layers.base.tree);
-  for (const p of layers.params) {
-    if (p.unknown) install.unknown.push({ key: segmentsToString(p.segments), why: `${p.path}: ${p.unknown}` });
-    else setPath(tree, p.segments, p.value);
-  }
-  for (const fp of layers.fileParams) install.unknown.push({ key: fp.name, why: `${fp.path} sets it from a file in the repository` });
-  install.tree = dropNulls(tree);
   return { ok: true, install };
 }
 

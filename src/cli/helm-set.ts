@@ -1,99 +1,9 @@
-// Helm's value layering outside Argo CD, for `align`: `--set a=b,c={x,y}` strings as helm and
-// cilium-cli read them (strvals), values files merged in order, and the result as one tree.
+// Values trees as `align` shows them: nulls dropped as Helm's coalescing drops them, and every leaf
+// under a dotted key (escaped as for `--set`). Parsing `--set` itself is Helm's strvals
+// (src/policy/values/strvals.ts).
 import { isObject } from '../policy/json.js';
-import { parseSetName, typedSetValue, walk, type Segment } from '../policy/helm-values.js';
 import type { JsonObject } from '../policy/types.js';
-
-/** Splits on commas that are neither escaped (`\,`) nor inside a `{...}` list. */
-function splitTopLevel(s: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  let depth = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i] as string;
-    if (c === '\\' && i + 1 < s.length) {
-      current += c + s[++i];
-    } else if (c === '{') {
-      depth++;
-      current += c;
-    } else if (c === '}') {
-      depth = Math.max(0, depth - 1);
-      current += c;
-    } else if (c === ',' && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else {
-      current += c;
-    }
-  }
-  parts.push(current);
-  return parts;
-}
-
-function unescape(s: string): string {
-  return s.replace(/\\(.)/gs, '$1');
-}
-
-/**
- * One `--set` (or `--set-string`) argument: `name=value[,name=value...]`. `{a,b}` is a list; with
- * forceString every scalar stays a string. Returns the assignments in order, or an error message.
- */
-export function parseSetArgument(arg: string, forceString: boolean): Array<{ segments: Segment[]; name: string; value: unknown }> | string {
-  const out: Array<{ segments: Segment[]; name: string; value: unknown }> = [];
-  for (const part of splitTopLevel(arg)) {
-    if (part === '') continue;
-    const eq = part.search(/(?<!\\)=/);
-    if (eq <= 0) return `"${part}" is not name=value`;
-    const name = part.slice(0, eq);
-    const raw = part.slice(eq + 1);
-    let value: unknown;
-    if (raw.startsWith('{') && raw.endsWith('}')) {
-      const inner = raw.slice(1, -1);
-      value = inner === '' ? [] : splitTopLevel(inner).map((item) => typedSetValue(unescape(item), forceString));
-    } else {
-      value = typedSetValue(unescape(raw), forceString);
-    }
-    out.push({ segments: parseSetName(name), name, value });
-  }
-  return out;
-}
-
-/** Helm's strvals: sets one path, making maps and lists on the way (lists padded with null). */
-export function setPath(tree: JsonObject, segments: Segment[], value: unknown): void {
-  let node: unknown = tree;
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    const next = segments[i + 1];
-    const fresh = (): unknown => (typeof next === 'number' ? [] : {});
-    if (typeof seg === 'number') {
-      if (!Array.isArray(node)) return;
-      while (node.length <= seg) node.push(null);
-      if (last) node[seg] = value;
-      else {
-        if (typeof node[seg] !== 'object' || node[seg] === null) node[seg] = fresh();
-        node = node[seg];
-      }
-    } else {
-      if (!isObject(node)) return;
-      if (last) node[seg] = value;
-      else {
-        const child = node[seg];
-        if (typeof child !== 'object' || child === null || Array.isArray(child) !== (typeof next === 'number')) node[seg] = fresh();
-        node = node[seg];
-      }
-    }
-  });
-}
-
-/** Helm's coalescing of values files: maps merge key by key, anything else is replaced. */
-export function mergeValues(dst: JsonObject, src: JsonObject): JsonObject {
-  const out: JsonObject = { ...dst };
-  for (const [k, v] of Object.entries(src)) {
-    const cur = out[k];
-    out[k] = isObject(cur) && isObject(v) ? mergeValues(cur, v) : v;
-  }
-  return out;
-}
+import { walk, type Segment } from '../policy/values/effective.js';
 
 /** A null at any level deletes the key (what Helm does when it coalesces with the chart). */
 export function dropNulls(tree: JsonObject): JsonObject {
@@ -128,8 +38,38 @@ export function flattenValues(tree: JsonObject): Map<string, unknown> {
   return out;
 }
 
+/** The segments of a key as keyText writes it (`a.b\\.c[1]`). */
+function keySegments(key: string): Segment[] {
+  const out: Segment[] = [];
+  let cur = '';
+  let started = false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i] as string;
+    if (c === '\\' && i + 1 < key.length) {
+      cur += key[++i];
+      started = true;
+    } else if (c === '.') {
+      if (started) out.push(cur);
+      cur = '';
+      started = false;
+    } else if (c === '[') {
+      if (started) out.push(cur);
+      const close = key.indexOf(']', i);
+      out.push(Number(key.slice(i + 1, close)));
+      i = close;
+      cur = '';
+      started = false;
+    } else {
+      cur += c;
+      started = true;
+    }
+  }
+  if (started) out.push(cur);
+  return out;
+}
+
 /** The value under a dotted key as flattenValues writes it, or undefined. */
 export function valueAt(tree: unknown, key: string): unknown {
-  const hit = walk(tree, parseSetName(key));
+  const hit = walk(tree, keySegments(key));
   return hit.found ? hit.value : undefined;
 }

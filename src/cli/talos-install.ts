@@ -3,10 +3,15 @@
 // cluster.inlineManifests (values files resolved from ConfigMaps in the same manifests), or a plain
 // Helm values file. Rendered manifests carry no values, and say so.
 import path from 'node:path';
-import { parseSetName } from '../policy/helm-values.js';
+import { mergeMaps } from '../policy/values/coalesce.js';
+import type { HelmVersion } from '../policy/values/helm-version.js';
+import { parseInto, parseIntoString, parseJSON, parseLiteralInto } from '../policy/values/strvals.js';
 import { isObject, obj, str } from '../policy/json.js';
 import type { JsonObject } from '../policy/types.js';
-import { dropNulls, mergeValues, parseSetArgument, setPath } from './helm-set.js';
+import { dropNulls } from './helm-set.js';
+
+/** cilium-cli and Talos' helm Jobs embed Helm v3. */
+const TALOS_HELM: HelmVersion = '3.19';
 import { parseDocuments, type YamlDocument } from './yaml-input.js';
 
 export interface InstallValues {
@@ -239,7 +244,7 @@ function valuesOf(inst: Installer, configMaps: Map<string, JsonObject>, maxAlias
           if (parsed.errors.length > 0) return `${mounted.from}: ${parsed.errors[0]?.message}`;
           const doc = parsed.documents[0]?.value;
           if (doc !== undefined && !isObject(doc)) return `${mounted.from} is not a mapping of Helm values`;
-          if (doc) tree = mergeValues(tree, doc);
+          if (doc) tree = mergeMaps(tree, doc);
           install.notes.push(`${inst.where}: values file ${file} read from ${mounted.from}`);
         }
         break;
@@ -255,25 +260,20 @@ function valuesOf(inst: Installer, configMaps: Map<string, JsonObject>, maxAlias
       for (const part of value.split(',')) install.unknown.push({ key: part.split('=')[0] ?? part, why: `${inst.where} sets it from a file (--set-file ${part})` });
       continue;
     }
-    if (flag === '--set-json' || flag === '--set-literal') {
-      const eq = value.indexOf('=');
-      if (eq <= 0) return `${inst.where}: ${flag} "${value}" is not name=value`;
-      let v: unknown = value.slice(eq + 1);
+    // Helm's own parser (pkg/strvals, as cilium-cli and helm v3 embed it), in MergeValues' order.
+    try {
       if (flag === '--set-json') {
-        try {
-          v = JSON.parse(v as string);
-        } catch {
-          return `${inst.where}: ${flag} ${value.slice(0, eq)} is not JSON`;
-        }
-      }
-      setPath(tree, parseSetName(value.slice(0, eq)), v);
-      continue;
-    }
-    const assignments = parseSetArgument(value, flag === '--set-string');
-    if (typeof assignments === 'string') return `${inst.where}: ${flag} ${assignments}`;
-    for (const a of assignments) {
-      if (a.value === null) install.notes.push(`${inst.where}: ${flag} ${a.name}=null removes the key (the chart default applies)`);
-      setPath(tree, a.segments, a.value);
+        const trimmed = value.trim();
+        if (trimmed.startsWith('{')) {
+          const parsed: unknown = JSON.parse(trimmed);
+          if (!isObject(parsed)) throw new Error('is not a JSON object');
+          tree = mergeMaps(tree, parsed);
+        } else parseJSON(value, tree, TALOS_HELM);
+      } else if (flag === '--set-literal') parseLiteralInto(value, tree, TALOS_HELM);
+      else if (flag === '--set-string') parseIntoString(value, tree, TALOS_HELM);
+      else parseInto(value, tree, TALOS_HELM);
+    } catch (err) {
+      return `${inst.where}: ${flag} ${JSON.stringify(value)}: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
   const unresolved = JSON.stringify(tree).match(/\$\{?[A-Za-z_][A-Za-z0-9_]*/g);

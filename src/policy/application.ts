@@ -1,17 +1,14 @@
-// R1-R5, V1 and D1 on one Argo CD Application object.
-import type { PolicyConfig } from './config.js';
-import {
-  collectLayers,
-  findKeyAnywhere,
-  helmToString,
-  lookupValue,
-  type HelmLayers,
-  type HelmSpec,
-  type Lookup,
-} from './helm-values.js';
+// R1-R5, V1 and D1 on one Argo CD Application object. Every value-based rule reads one view: the
+// effective Helm values of each rendered source, computed as Argo CD and Helm compute them
+// (values/effective.ts).
+import { yamlLimits, type PolicyConfig } from './config.js';
+import { OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
+import { goTrimSpace } from './gostrings.js';
 import { ciliumApplicationReason, obj, operationSources, specSources, str, type RenderSource } from './identify.js';
 import { checkSyncOptions } from './sync-options.js';
 import type { JsonObject, RuleId, Violation } from './types.js';
+import { appContext, type AppContext } from './values/argocd-helm.js';
+import { effectiveValues, type EffectiveValues, type Lookup } from './values/effective.js';
 
 export const CASCADE_FINALIZERS = [
   'resources-finalizer.argocd.argoproj.io',
@@ -26,13 +23,16 @@ function hiddenLayerOf(src: RenderSource): string | null {
   return null;
 }
 
+type Unknown = Lookup & { state: 'unknown' };
+
 /** Turns a lookup that cannot be decided into a warning-strength violation. */
-function unknownViolation(rule: RuleId, key: string, lookup: Lookup & { state: 'unknown' }, want: string): Violation {
+function unknownViolation(rule: RuleId, key: string, lookup: Unknown, want: string): Violation {
   return {
     rule,
-    path: lookup.path,
+    path: lookup.origin.fieldPath,
+    subject: key,
     certain: false,
-    message: `${key} is not set where cilium-guard can see it and may come from ${lookup.why}; pin ${key}: ${want} in valuesObject or parameters`,
+    message: `${key} cannot be known before the sync: it may come from ${lookup.why}; pin ${key}: ${want} in valuesObject or parameters`,
   };
 }
 
@@ -40,67 +40,82 @@ function describeValue(v: unknown): string {
   return v === undefined ? 'unset' : JSON.stringify(v);
 }
 
-function checkNamespace(app: JsonObject, src: RenderSource, layers: HelmLayers, config: PolicyConfig): Violation[] {
-  const want = config.cilium.namespace;
-  const helm = obj(src.source.helm);
-  const helmNs = str(helm.namespace);
-  const destNs = str(obj(obj(app.spec).destination).namespace);
-  const out: Violation[] = [];
-  if (helmNs !== '' && helmNs !== want) {
-    out.push({
-      rule: 'R1',
-      path: `${src.path}.helm.namespace`,
-      value: helmNs,
-      certain: true,
-      message: `${src.path}.helm.namespace is "${helmNs}", so Cilium would be installed a second time outside ${want}; set it to "${want}" or remove it`,
-    });
-  } else if (helmNs === '' && destNs === '') {
-    out.push({
-      rule: 'R1',
-      path: 'spec.destination.namespace',
-      value: destNs,
-      certain: true,
-      message: `spec.destination.namespace is empty, so Helm renders Cilium into its default namespace, not ${want}; set spec.destination.namespace: ${want}`,
-    });
-  } else if (helmNs === '' && destNs !== want) {
-    out.push({
-      rule: 'R1',
-      path: 'spec.destination.namespace',
-      value: destNs,
-      certain: true,
-      message: `spec.destination.namespace is "${destNs}", so Cilium would be installed a second time outside ${want}; set it to "${want}"`,
-    });
-  }
-  const override = lookupValue(layers, ['namespaceOverride']);
-  if (override.state === 'set') {
-    const s = helmToString(override.value);
-    // The chart uses `namespaceOverride | default .Release.Namespace`: empty values fall through.
-    const empty = override.value === false || override.value === 0 || s === '';
-    if (!empty && s !== want) {
-      out.push({
-        rule: 'R1',
-        path: override.path,
-        value: override.value,
-        certain: true,
-        message: `namespaceOverride is ${describeValue(override.value)} (${override.path}), which moves every Cilium object out of ${want}; remove it or set it to "${want}"`,
-      });
-    }
-  } else if (override.state === 'unknown') {
-    out.push(unknownViolation('R1', 'namespaceOverride', override, `"${want}" (or leave it empty)`));
-  }
-  return out;
+/** Go template `toString` (sprig strval) of a Helm value. */
+export function helmToString(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean' || typeof v === 'number') return String(v);
+  return JSON.stringify(v);
 }
 
-function checkReleaseName(app: JsonObject, src: RenderSource, config: PolicyConfig): Violation[] {
+/** Sprig `default`'s notion of empty: such a namespaceOverride falls through to the release namespace. */
+function sprigEmpty(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === 'object' && Object.keys(v).length === 0;
+}
+
+/** R1: the namespace every Cilium object lands in (`namespaceOverride | default .Release.Namespace`). */
+function checkNamespace(view: SourceView, config: PolicyConfig): Violation[] {
+  const want = config.cilium.namespace;
+  const { opts } = view.ev;
+  const releaseNs = opts.namespace;
+  const override = view.ev.get(['namespaceOverride']);
+  if (override.state === 'set' && !sprigEmpty(override.value)) {
+    const s = helmToString(override.value);
+    if (s === want) return [];
+    return [
+      {
+        rule: 'R1',
+        path: override.origin.fieldPath,
+        subject: 'namespace',
+        value: override.value,
+        certain: true,
+        message: `namespaceOverride is ${describeValue(override.value)} (${override.origin.fieldPath}), which moves every Cilium object out of ${want}, so Cilium would be installed a second time; remove it or set it to "${want}"`,
+      },
+    ];
+  }
+  const unknownOverride = override.state === 'unknown' ? override : null;
+  if (releaseNs === want) {
+    return unknownOverride ? [unknownViolation('R1', 'namespaceOverride', unknownOverride, `"${want}" (or leave it empty)`)] : [];
+  }
+  const certain = unknownOverride === null;
+  const maybe = certain ? '' : ` (unless ${unknownOverride.why} sets namespaceOverride: ${want})`;
+  if (releaseNs === '') {
+    return [
+      {
+        rule: 'R1',
+        path: 'spec.destination.namespace',
+        subject: 'namespace',
+        value: '',
+        certain,
+        message: `spec.destination.namespace is empty, so Helm renders Cilium into its default namespace, not ${want}${maybe}; set spec.destination.namespace: ${want}`,
+      },
+    ];
+  }
+  const field = opts.namespacePath;
+  return [
+    {
+      rule: 'R1',
+      path: field,
+      subject: 'namespace',
+      value: releaseNs,
+      certain,
+      message: `${field} is "${releaseNs}", so Cilium would be installed a second time outside ${want}${maybe}; set it to "${want}"${field.endsWith('helm.namespace') ? ' or remove it' : ''}`,
+    },
+  ];
+}
+
+function checkReleaseName(view: SourceView, config: PolicyConfig): Violation[] {
   const want = config.cilium.releaseName;
-  const explicit = str(obj(src.source.helm).releaseName);
-  const name = explicit || str(obj(app.metadata).name);
-  const path = explicit ? `${src.path}.helm.releaseName` : 'metadata.name';
+  const { name, namePath: path } = view.ev.opts;
+  const explicit = path !== 'metadata.name';
   if (name.includes('{{')) {
     return [
       {
         rule: 'R2',
         path,
+        subject: 'releaseName',
         value: name,
         certain: true,
         message: `${path} is "${name}": Helm runs the release name through its template engine, so the real name cannot be checked; write the literal "${want}"`,
@@ -109,12 +124,13 @@ function checkReleaseName(app: JsonObject, src: RenderSource, config: PolicyConf
   }
   if (name === want) return [];
   const how = explicit
-    ? `set ${src.path}.helm.releaseName: ${want}`
-    : `Argo CD uses metadata.name "${name}" as the release name; set ${src.path}.helm.releaseName: ${want}`;
+    ? `set ${view.src.path}.helm.releaseName: ${want}`
+    : `Argo CD uses metadata.name "${name}" as the release name; set ${view.src.path}.helm.releaseName: ${want}`;
   return [
     {
       rule: 'R2',
       path,
+      subject: 'releaseName',
       value: name,
       certain: true,
       message: `Helm release name is "${name}" but Talos installed Cilium as release "${want}"; a different name installs a second Cilium. ${how}`,
@@ -126,109 +142,106 @@ function kprOn(value: string, config: PolicyConfig): boolean {
   return config.cilium.kubeProxyReplacementOn.includes(value);
 }
 
-function checkKubeProxyReplacement(layers: HelmLayers, config: PolicyConfig): Violation[] {
-  const out: Violation[] = [];
+const KPR_FLAG = /^--kube-proxy-replacement(?:=([\s\S]*))?$/;
+const KPR_ENV = 'CILIUM_KUBE_PROXY_REPLACEMENT';
+
+/**
+ * R4: the kube-proxy replacement the agent runs with. Like the agent (cobra/viper): the last
+ * `--kube-proxy-replacement` flag in extraArgs wins; else the last CILIUM_KUBE_PROXY_REPLACEMENT in
+ * extraEnv; else cilium-config, where extraConfig (rendered last, option names read
+ * case-insensitively) overrides what the chart writes from kubeProxyReplacement.
+ */
+function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Violation[] {
+  const ev = view.ev;
   const fix = 'set kubeProxyReplacement: true (this cluster runs no kube-proxy)';
-  const extra = lookupValue(layers, ['extraConfig', 'kube-proxy-replacement']);
-  if (extra.state === 'set') {
-    // extraConfig is rendered last in cilium-config and overrides the chart's own key.
-    const s = helmToString(extra.value).trim();
-    if (!kprOn(s, config)) {
-      out.push({
-        rule: 'R4',
-        path: extra.path,
-        value: extra.value,
-        certain: true,
-        message: `extraConfig["kube-proxy-replacement"] is ${describeValue(extra.value)} (${extra.path}) and overrides kubeProxyReplacement in cilium-config; remove it or set it to "true"`,
-      });
-    }
-  } else {
-    const kpr = lookupValue(layers, ['kubeProxyReplacement']);
-    if (kpr.state === 'set') {
-      const s = helmToString(kpr.value);
-      if (!kprOn(s, config)) {
-        const hint =
-          typeof kpr.value === 'string' && s.toLowerCase() === 'true'
-            ? ` (the chart compares case-sensitively and accepts only true or false)`
-            : typeof kpr.value === 'boolean'
-              ? ''
-              : s === 'strict'
-                ? ' ("strict" is only honoured by Cilium 1.14)'
-                : '';
-        out.push({
-          rule: 'R4',
-          path: kpr.path,
-          value: kpr.value,
-          certain: true,
-          message: `kubeProxyReplacement is ${describeValue(kpr.value)} at ${kpr.path}${hint}, which switches kube-proxy replacement off; ${fix}`,
-        });
-      }
-    } else if (kpr.state === 'default') {
-      out.push({
-        rule: 'R4',
-        path: kpr.path,
-        certain: true,
-        message: `kubeProxyReplacement is not set (${kpr.why}) and the chart default is false; ${fix}`,
-      });
-    } else {
-      out.push(unknownViolation('R4', 'kubeProxyReplacement', kpr, 'true'));
+  const bad = (path: string, value: unknown, message: string, certain = true): Violation[] => [
+    { rule: 'R4', path, subject: 'kubeProxyReplacement', value, certain, message },
+  ];
+
+  const args = ev.get(['extraArgs']);
+  if (args.state === 'unknown') return [unknownViolation('R4', 'extraArgs', args, 'a list without --kube-proxy-replacement')];
+  if (args.state === 'set' && Array.isArray(args.value)) {
+    let flag: { index: number; value: string } | null = null;
+    args.value.forEach((a, i) => {
+      const m = typeof a === 'string' ? KPR_FLAG.exec(a) : null;
+      if (m) flag = { index: i, value: m[1] ?? helmToString((args.value as unknown[])[i + 1]) };
+    });
+    if (flag !== null) {
+      const f: { index: number; value: string } = flag;
+      if (kprOn(f.value, config)) return [];
+      return bad(
+        `${args.origin.fieldPath}`,
+        (args.value as unknown[])[f.index],
+        `extraArgs[${f.index}] ${JSON.stringify((args.value as unknown[])[f.index])} sets kube-proxy replacement to ${JSON.stringify(f.value)} on the agent's command line, which wins over everything else; remove it`,
+      );
     }
   }
 
-  // Viper reads option names case-insensitively, so a case variant in extraConfig counts too.
-  const extraConfig = lookupValue(layers, ['extraConfig']);
-  if (extraConfig.state === 'set' && extraConfig.value && typeof extraConfig.value === 'object') {
-    for (const [k, v] of Object.entries(extraConfig.value as JsonObject)) {
-      if (k !== 'kube-proxy-replacement' && k.toLowerCase() === 'kube-proxy-replacement' && !kprOn(helmToString(v).trim(), config)) {
-        out.push({
-          rule: 'R4',
-          path: `${extraConfig.path}.${k}`,
-          value: v,
-          certain: true,
-          message: `extraConfig["${k}"] is ${describeValue(v)}; Cilium reads option names case-insensitively, so this switches kube-proxy replacement off; remove it`,
-        });
+  const envs = ev.get(['extraEnv']);
+  if (envs.state === 'unknown') return [unknownViolation('R4', 'extraEnv', envs, `a list without ${KPR_ENV}`)];
+  if (envs.state === 'set' && Array.isArray(envs.value)) {
+    let hit: { index: number; entry: JsonObject } | null = null;
+    envs.value.forEach((e, i) => {
+      if (str(obj(e).name) === KPR_ENV) hit = { index: i, entry: obj(e) };
+    });
+    if (hit !== null) {
+      const h: { index: number; entry: JsonObject } = hit;
+      if (h.entry.valueFrom !== undefined) {
+        return bad(envs.origin.fieldPath, h.entry.valueFrom, `extraEnv[${h.index}] takes ${KPR_ENV} from valueFrom, which cilium-guard cannot read; remove it`, false);
       }
+      if (kprOn(helmToString(h.entry.value), config)) return [];
+      return bad(
+        envs.origin.fieldPath,
+        h.entry.value,
+        `extraEnv[${h.index}] sets ${KPR_ENV}=${describeValue(h.entry.value)}, which overrides cilium-config in the agent; remove it`,
+      );
     }
   }
-  const args = lookupValue(layers, ['extraArgs']);
-  if (args.state === 'set' && Array.isArray(args.value)) {
-    args.value.forEach((a, i) => {
-      if (typeof a !== 'string') return;
-      const m = /^--?kube-proxy-replacement(?:=(.*))?$/i.exec(a.trim());
-      if (!m) return;
-      const v = m[1] ?? (Array.isArray(args.value) ? helmToString(args.value[i + 1]) : '');
-      if (!kprOn(v.trim(), config)) {
-        out.push({
-          rule: 'R4',
-          path: `${args.path}[${i}]`,
-          value: a,
-          certain: true,
-          message: `extraArgs[${i}] "${a}" overrides kube-proxy replacement on the agent's command line; remove it`,
-        });
-      }
-    });
+
+  // cilium-config: the chart's key, then extraConfig keys that are the same option for viper.
+  const extra = ev.get(['extraConfig']);
+  if (extra.state === 'unknown') {
+    // Only a key the invisible layers could add matters; the chart's own key may still be known.
+    const own = ev.get(['extraConfig', 'kube-proxy-replacement']);
+    if (own.state === 'unknown') return [unknownViolation('R4', 'extraConfig.kube-proxy-replacement', own, 'true (or leave it out)')];
   }
-  const envs = lookupValue(layers, ['extraEnv']);
-  if (envs.state === 'set' && Array.isArray(envs.value)) {
-    envs.value.forEach((e, i) => {
-      const entry = obj(e);
-      if (str(entry.name).toUpperCase() === 'CILIUM_KUBE_PROXY_REPLACEMENT' && !kprOn(helmToString(entry.value).trim(), config)) {
-        out.push({
-          rule: 'R4',
-          path: `${envs.path}[${i}]`,
-          value: entry.value ?? entry.valueFrom,
-          certain: entry.valueFrom === undefined,
-          message: `extraEnv[${i}] sets CILIUM_KUBE_PROXY_REPLACEMENT, which overrides kube-proxy replacement in the agent; remove it`,
-        });
-      }
-    });
+  const overrides =
+    extra.state === 'set' && extra.value !== null && typeof extra.value === 'object' && !Array.isArray(extra.value)
+      ? Object.entries(extra.value as JsonObject).filter(([k]) => k.toLowerCase() === 'kube-proxy-replacement')
+      : [];
+  if (overrides.length > 0) {
+    const values = new Set(overrides.map(([, v]) => goTrimSpace(helmToString(v))));
+    if (values.size === 1 && kprOn([...values][0] as string, config)) return [];
+    const [k, v] = (overrides.find(([, v]) => !kprOn(goTrimSpace(helmToString(v)), config)) ?? overrides[0]) as [string, unknown];
+    const detail =
+      values.size > 1
+        ? `extraConfig has ${overrides.map(([key]) => JSON.stringify(key)).join(' and ')}, which the agent reads as one option (case-insensitively) with different values, so which one wins is a coin toss`
+        : `extraConfig["${k}"] is ${describeValue(v)} (${extra.origin.fieldPath}) and overrides kubeProxyReplacement in cilium-config`;
+    return bad(`${extra.origin.fieldPath}`, v, `${detail}; remove it or set it to "true"`);
   }
-  return out;
+
+  const kpr = ev.get(['kubeProxyReplacement']);
+  if (kpr.state === 'unknown') return [unknownViolation('R4', 'kubeProxyReplacement', kpr, 'true')];
+  if (kpr.state === 'default') {
+    return bad(kpr.origin.fieldPath, undefined, `kubeProxyReplacement is not set (${kpr.why}) and the chart default is false; ${fix}`);
+  }
+  const s = helmToString(kpr.value);
+  if (kprOn(s, config)) return [];
+  const hint =
+    typeof kpr.value === 'string' && s.toLowerCase() === 'true'
+      ? ' (the chart compares case-sensitively and accepts only true or false)'
+      : typeof kpr.value === 'boolean'
+        ? ''
+        : s === 'strict'
+          ? ' ("strict" is only honoured by Cilium 1.14)'
+          : '';
+  return bad(kpr.origin.fieldPath, kpr.value, `kubeProxyReplacement is ${describeValue(kpr.value)} at ${kpr.origin.fieldPath}${hint}, which switches kube-proxy replacement off; ${fix}`);
 }
 
-function checkEndpoint(layers: HelmLayers, config: PolicyConfig): Violation[] {
+function checkEndpoint(view: SourceView, config: PolicyConfig): Violation[] {
+  const ev = view.ev;
   const out: Violation[] = [];
-  const ref = lookupValue(layers, ['k8sServiceHostRef', 'name']);
+  const ref = ev.get(['k8sServiceHostRef', 'name']);
   const pairs: Array<[string, string]> = [
     ['k8sServiceHost', config.cilium.k8sServiceHost],
     ['k8sServicePort', config.cilium.k8sServicePort],
@@ -237,87 +250,101 @@ function checkEndpoint(layers: HelmLayers, config: PolicyConfig): Violation[] {
     if (key === 'k8sServiceHost' && ref.state === 'set' && helmToString(ref.value) !== '') {
       out.push({
         rule: 'R4.endpoint',
-        path: ref.path,
+        path: ref.origin.fieldPath,
+        subject: key,
         value: ref.value,
         certain: false,
         message: `k8sServiceHostRef reads the API server host from a ConfigMap cilium-guard cannot see; on Talos use k8sServiceHost: ${want} (KubePrism)`,
       });
       continue;
     }
-    const found = lookupValue(layers, [key]);
+    const found = ev.get([key]);
     if (found.state === 'unknown') {
       out.push(unknownViolation('R4.endpoint', key, found, want));
-    } else {
-      const s = found.state === 'set' ? helmToString(found.value) : '';
-      if (s !== want) {
-        out.push({
-          rule: 'R4.endpoint',
-          path: found.path,
-          value: found.state === 'set' ? found.value : undefined,
-          certain: true,
-          message: `${key} is ${found.state === 'set' ? describeValue(found.value) : 'not set'}; without kube-proxy Cilium must reach the API server through KubePrism: set ${key}: ${want}`,
-        });
-      }
+      continue;
+    }
+    const s = found.state === 'set' ? helmToString(found.value) : '';
+    if (s !== want) {
+      out.push({
+        rule: 'R4.endpoint',
+        path: found.origin.fieldPath,
+        subject: key,
+        value: found.state === 'set' ? found.value : undefined,
+        certain: true,
+        message: `${key} is ${found.state === 'set' ? describeValue(found.value) : 'not set'}; without kube-proxy Cilium must reach the API server through KubePrism: set ${key}: ${want}`,
+      });
     }
   }
   return out;
 }
 
-/** A chart-level annotation value that switches server-side apply off for Cilium's own objects. */
-function checkAnnotationBypass(layers: HelmLayers, config: PolicyConfig): Violation[] {
-  return findKeyAnywhere(layers, 'argocd.argoproj.io/sync-options').flatMap(({ path, value }) => {
-    const items = helmToString(value)
+const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
+
+/**
+ * R3 through the chart: annotation values the chart writes onto its objects' own metadata, where
+ * Argo CD reads per-object sync options (comma-separated, each trimmed; gitops-engine
+ * GetAnnotationCSVs). `ServerSideApply=false` there switches server-side apply off for that object.
+ */
+function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violation[] {
+  const out: Violation[] = [];
+  for (const dotted of OBJECT_ANNOTATION_VALUES) {
+    const found = view.ev.get([...dotted.split('.'), SYNC_OPTIONS_ANNOTATION]);
+    if (found.state !== 'set') continue;
+    const items = helmToString(found.value)
       .split(',')
-      .map((s) => s.trim());
+      .map(goTrimSpace)
+      .filter((s) => s !== '');
     const bad = items.filter((s) => s === 'ServerSideApply=false' || config.syncOptions.forbidden.includes(s));
-    return bad.length === 0
-      ? []
-      : [
-          {
-            rule: 'R3' as const,
-            path,
-            value,
-            certain: true,
-            message: `the Helm value ${path} puts "argocd.argoproj.io/sync-options: ${bad.join(',')}" on Cilium's objects, which switches server-side apply off for them; remove it`,
-          },
-        ];
-  });
+    if (bad.length === 0) continue;
+    out.push({
+      rule: 'R3',
+      path: found.origin.fieldPath,
+      subject: `${dotted}.${SYNC_OPTIONS_ANNOTATION}`,
+      value: found.value,
+      certain: true,
+      message: `the Helm value ${dotted} (${found.origin.fieldPath}) puts "${SYNC_OPTIONS_ANNOTATION}: ${bad.join(',')}" on Cilium's objects, which switches server-side apply off for them; remove it`,
+    });
+  }
+  return out;
 }
 
-function checkSource(app: JsonObject, src: RenderSource, config: PolicyConfig): Violation[] {
+interface SourceView {
+  src: RenderSource;
+  ev: EffectiveValues;
+}
+
+function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): Violation[] {
   if (src.kind === 'opaque') {
     return [
       {
         rule: 'R4',
         path: src.path,
+        subject: 'kubeProxyReplacement',
         certain: false,
         message: `${src.path} renders Cilium through a Kustomize, plugin or directory source whose Helm settings cilium-guard cannot see; the cilium-config check is the only guard left. Prefer the Helm chart source`,
       },
     ];
   }
-  const meta = obj(app.metadata);
-  const spec = obj(app.spec);
-  const layers = collectLayers(
-    src.source.helm as HelmSpec | undefined,
+  const ev = effectiveValues(
+    app,
+    src.source,
     src.path,
-    {
-      appName: str(meta.name),
-      destinationNamespace: str(obj(spec.destination).namespace),
-      project: str(spec.project),
-      repoURL: str(src.source.repoURL),
-      path: str(src.source.path),
-      targetRevision: str(src.source.targetRevision),
-    },
-    hiddenLayerOf(src),
-    config,
+    { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces },
+    ctx,
   );
+  const view: SourceView = { src, ev };
+  if (ev.error) {
+    return [
+      { rule: 'V1', path: ev.error.fieldPath, certain: ev.error.certain, message: ev.error.message },
+      ...checkReleaseName(view, config),
+    ];
+  }
   return [
-    ...layers.errors,
-    ...checkNamespace(app, src, layers, config),
-    ...checkReleaseName(app, src, config),
-    ...checkKubeProxyReplacement(layers, config),
-    ...checkEndpoint(layers, config),
-    ...checkAnnotationBypass(layers, config),
+    ...checkNamespace(view, config),
+    ...checkReleaseName(view, config),
+    ...checkKubeProxyReplacement(view, config),
+    ...checkEndpoint(view, config),
+    ...checkAnnotationBypass(view, config),
   ];
 }
 
@@ -338,26 +365,30 @@ function ignoredNote(v: Violation): Violation {
 /** Every violation of R1-R5 and V1 in an Application that has been identified as Cilium. */
 export function applicationViolations(app: JsonObject, config: PolicyConfig): Violation[] {
   const spec = obj(app.spec);
+  const ctx = appContext(app, config.argocd.namespaces);
   const out: Violation[] = [];
   for (const src of guardedSources(specSources(spec, config))) {
-    const found = checkSource(app, src, config);
+    const found = checkSource(app, src, ctx, config);
     out.push(...(src.ignored ? found.map(ignoredNote) : found));
   }
   out.push(...checkSyncOptions(obj(spec.syncPolicy).syncOptions, 'spec.syncPolicy.syncOptions', config));
 
-  const sync = obj(obj(app.operation).sync);
-  for (const src of guardedSources(operationSources(app, config))) out.push(...checkSource(app, src, config));
-  if (Array.isArray(sync.syncOptions)) {
+  // A pending sync renders its own sources and applies with its own options only
+  // (controller/sync.go: syncOp.SyncOptions decides server-side apply, never the spec's).
+  const operation = obj(app.operation);
+  if (operation.sync !== undefined && operation.sync !== null) {
+    const sync = obj(operation.sync);
+    for (const src of guardedSources(operationSources(app, config))) out.push(...checkSource(app, src, ctx, config));
     out.push(...checkSyncOptions(sync.syncOptions, 'operation.sync.syncOptions', config));
-  }
-  if (Array.isArray(sync.manifests) && sync.manifests.length > 0) {
-    out.push({
-      rule: 'R5',
-      path: 'operation.sync.manifests',
-      value: `${sync.manifests.length} manifest(s)`,
-      certain: true,
-      message: 'operation.sync.manifests syncs local manifests that bypass the Git and Helm sources; sync Cilium from its source instead',
-    });
+    if (Array.isArray(sync.manifests) && sync.manifests.length > 0) {
+      out.push({
+        rule: 'R5',
+        path: 'operation.sync.manifests',
+        value: `${sync.manifests.length} manifest(s)`,
+        certain: true,
+        message: 'operation.sync.manifests syncs local manifests that bypass the Git and Helm sources; sync Cilium from its source instead',
+      });
+    }
   }
   return out;
 }

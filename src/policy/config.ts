@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isObject } from './json.js';
 import { RULE_IDS, type Mode, type RuleId } from './types.js';
 import type { YamlLimits } from './yaml11.js';
+import { DEFAULT_HELM_VERSION, HELM_VERSIONS, type HelmVersion } from './values/helm-version.js';
 
 export interface ExclusionEntry {
   apiGroups: string[];
@@ -51,6 +52,14 @@ export interface PolicyConfig {
   breakGlass: {
     groups: string[];
     users: string[];
+  };
+  helm: {
+    /**
+     * The Helm that renders the chart: the one the user's Argo CD bundles (3.4: "3.19", 3.5: "4.2",
+     * 3.6: "4.3"). It decides how a values string with several YAML documents is read and how nulls
+     * coalesce.
+     */
+    version: HelmVersion;
   };
   limits: {
     /** Largest Helm values string (bytes) the engine parses. */
@@ -104,6 +113,7 @@ export function defaultConfig(): PolicyConfig {
       exclusion: { apiGroups: ['cilium.io'], kinds: ['CiliumIdentity'], clusters: ['*'] },
     },
     breakGlass: { groups: ['cilium-guard:break-glass'], users: [] },
+    helm: { version: DEFAULT_HELM_VERSION },
     // 256 KiB: the chart's whole values.yaml (comments included) is about 160 KB and reads in ~60 ms;
     // the worst 256 KiB (one small node per line) takes ~0.7 s on the CI machine, 1 MiB ~3 s.
     limits: { valuesBytes: 256 * 1024, yamlAliases: 100, depth: 64 },
@@ -168,6 +178,11 @@ export const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: { groups: stringList, users: stringList },
+    },
+    helm: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { version: { enum: [...HELM_VERSIONS] } },
     },
     limits: {
       type: 'object',

@@ -75,9 +75,14 @@ function violationsFor(req: PolicyRequest, config: PolicyConfig, subject: JsonOb
   }
 }
 
-/** Same rule, same place (spec or the operation that copies it), same value. */
+/**
+ * Same rule, same outcome. A rule that says what it is about (`subject`: the effective release
+ * namespace, the agent's kube-proxy replacement) compares what the old object rendered with what
+ * the new one renders, whichever field or source produces it; others compare the same field (spec,
+ * or the operation that copies it).
+ */
 function ratchetKey(v: Violation): string {
-  const place = v.path.replace(/^operation\.sync\./, 'spec.').replace(/^spec\.template\./, '');
+  const place = v.subject ?? v.path.replace(/^operation\.sync\./, 'spec.').replace(/^spec\.template\./, '');
   return `${v.rule}|${place}|${JSON.stringify(v.value ?? null)}`;
 }
 
@@ -164,7 +169,9 @@ export function validate(req: PolicyRequest, config: PolicyConfig): Decision {
   let previous = new Set<string>();
   if (req.operation === 'UPDATE' && req.oldObject && found.length > 0) {
     const before = violationsFor({ ...req, object: req.oldObject }, config, req.oldObject);
-    if (typeof before !== 'string') previous = new Set(before.map(ratchetKey));
+    // Only what the old object really rendered counts: a source Argo CD ignored, or a value that
+    // could not be known, was never live, so making it live is a change.
+    if (typeof before !== 'string') previous = new Set(before.filter((v) => v.certain).map(ratchetKey));
   }
   return decide(toFindings(found, req, config, previous), describeSubject(req));
 }

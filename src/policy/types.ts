@@ -61,6 +61,12 @@ export interface Violation {
   rule: RuleId;
   message: string;
   path: string;
+  /**
+   * What the finding is about, independent of the field that expressed it (`kubeProxyReplacement`,
+   * `namespace`): an update is judged against what the old object would have rendered, so moving
+   * the same outcome to another field is not a change, and a new field that changes it is.
+   */
+  subject?: string;
   value?: unknown;
   certain: boolean;
 }

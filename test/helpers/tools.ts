@@ -5,7 +5,7 @@ import { REPO } from './corpus.js';
 
 const cache = new Map<string, string>();
 
-export function tool(name: 'helm' | 'etcd' | 'kube' | 'crds' | 'oracle'): string {
+export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'oracle'): string {
   let found = cache.get(name);
   if (!found) {
     found = execFileSync('bash', [path.join(REPO, 'scripts/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -20,5 +20,15 @@ export const kubectl = (): string => path.join(tool('kube'), 'kubectl');
 export const etcd = (): string => tool('etcd');
 export const policyReportCRDs = (): string => tool('crds');
 export const oracle = (): string => tool('oracle');
+
+/** Every Helm a supported Argo CD bundles, by the policy's `helm.version` ("3.19", "4.2", "4.3"). */
+export function helmVersions(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of tool('helm-all').split('\n')) {
+    const m = /^v(\d+\.\d+)\.\d+ (.+)$/.exec(line.trim());
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
 
 export const CHART = path.join(REPO, 'charts/cilium-guard');

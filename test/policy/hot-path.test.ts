@@ -4,7 +4,6 @@ import t from 'tap';
 import { sanitizeWarnings } from '../../src/admission/respond.js';
 import { EXCLUSIONS_KEY, ensureExclusion } from '../../src/policy/argocd-cm.js';
 import { defaultConfig } from '../../src/policy/config.js';
-import { collectLayers, findKeyAnywhere } from '../../src/policy/helm-values.js';
 import { jsonEqual } from '../../src/policy/json.js';
 import type { JsonObject } from '../../src/policy/types.js';
 
@@ -74,32 +73,4 @@ t.test('warnings: runes as the API server counts them', async (t) => {
   t.ok(total <= 4096, `total ${total} runes within 4096`);
   t.match(many.at(-1), /more warning\(s\) omitted/);
   t.same(sanitizeWarnings([emoji.repeat(512)]), [emoji.repeat(512)], 'exactly 512 runes is kept whole');
-});
-
-t.test('findKeyAnywhere: every place a key sits in the values, with its path', async (t) => {
-  const config = defaultConfig();
-  const layers = collectLayers(
-    {
-      valuesObject: {
-        podAnnotations: { 'argocd.argoproj.io/sync-options': 'ServerSideApply=false' },
-        hubble: { relay: { podAnnotations: { 'argocd.argoproj.io/sync-options': 'Prune=false' } } },
-        list: [{ 'argocd.argoproj.io/sync-options': 'x' }, { other: 1 }],
-      },
-      parameters: [{ name: 'operator.podAnnotations.argocd\\.argoproj\\.io/sync-options', value: 'Replace=true' }],
-    },
-    'spec.source',
-    { appName: 'cilium', destinationNamespace: 'kube-system', project: 'p', repoURL: 'https://helm.cilium.io/', path: '', targetRevision: '1' },
-    null,
-    config,
-  );
-  const hits = findKeyAnywhere(layers, 'argocd.argoproj.io/sync-options');
-  t.same(
-    hits.map((h) => [h.path, h.value]).sort(),
-    [
-      ['spec.source.helm.parameters[0].value', 'Replace=true'],
-      ['spec.source.helm.valuesObject.hubble.relay.podAnnotations.argocd.argoproj.io/sync-options', 'Prune=false'],
-      ['spec.source.helm.valuesObject.list[0].argocd.argoproj.io/sync-options', 'x'],
-      ['spec.source.helm.valuesObject.podAnnotations.argocd.argoproj.io/sync-options', 'ServerSideApply=false'],
-    ].sort(),
-  );
 });

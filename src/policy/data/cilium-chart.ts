@@ -1,0 +1,41 @@
+// Facts about the Cilium chart (1.18.1 and 1.18.2), derived by rendering it with the real helm
+// (test/helpers/cilium-chart-probe.ts); test/policy/chart-data.test.ts re-derives them and fails
+// when they differ.
+
+/**
+ * Values whose annotations the chart writes onto an object's own metadata, where Argo CD reads
+ * `argocd.argoproj.io/sync-options` (gitops-engine sync/resource annotations.go). Annotations on
+ * pod templates (`podAnnotations` and the like) never reach Argo CD's sync and are not listed.
+ */
+export const OBJECT_ANNOTATION_VALUES: readonly string[] = [
+  "annotations",
+  "authentication.mutual.spire.annotations",
+  "authentication.mutual.spire.install.server.annotations",
+  "authentication.mutual.spire.install.server.service.annotations",
+  "clustermesh.annotations",
+  "clustermesh.apiserver.metrics.serviceMonitor.annotations",
+  "clustermesh.apiserver.service.annotations",
+  "envoy.annotations",
+  "hubble.annotations",
+  "hubble.metrics.serviceAnnotations",
+  "hubble.metrics.serviceMonitor.annotations",
+  "hubble.relay.annotations",
+  "hubble.ui.annotations",
+  "hubble.ui.service.annotations",
+  "ingressController.service.annotations",
+  "nodeinit.annotations",
+  "operator.annotations",
+  "operator.prometheus.serviceMonitor.annotations",
+  "preflight.annotations",
+  "prometheus.serviceMonitor.annotations",
+  "secretsNamespaceAnnotations",
+  "serviceAccounts.cilium.annotations",
+  "serviceAccounts.clustermeshApiserver.annotations",
+  "serviceAccounts.clustermeshcertgen.annotations",
+  "serviceAccounts.envoy.annotations",
+  "serviceAccounts.hubblecertgen.annotations",
+  "serviceAccounts.operator.annotations",
+  "serviceAccounts.preflight.annotations",
+  "serviceAccounts.relay.annotations",
+  "serviceAccounts.ui.annotations",
+];

@@ -1,0 +1,455 @@
+// The effective Helm values of one rendered source, computed once the way Argo CD and Helm compute
+// them, with each key's origin; every rule reads this one view.
+//
+//   chart values.yaml < value files (invisible) < values | valuesObject (one temp file, read as Helm of
+//   the configured version reads a values file) < --set < --set-string < --set-file (paths visible,
+//   contents not), each `--set` argument exactly as Argo CD builds it, parsed by Helm's strvals.
+//
+// What cannot be seen (value files, a Git chart's own files, file parameters, sync-time variables,
+// parameters whose outcome depends on Go's random map order) makes a key unknown, never guessed: a
+// key is known only when every content of the invisible layers leads to the same value. Those
+// contents are explored with marker values placed where the key is looked up.
+import { depthExceeds, type YamlLimits } from '../yaml11.js';
+import { jsonEqual } from '../json.js';
+import type { JsonObject } from '../types.js';
+import { readHelmValues } from './goyaml.js';
+import { deepCopy, isTable, mergeMaps } from './coalesce.js';
+import { SYNC_TIME_VARS, appContext, templateOpts, type AppContext, type SetArg, type TemplateOpts } from './argocd-helm.js';
+import type { HelmVersion } from './helm-version.js';
+import { StrvalsError, parseInto, parseIntoFile, parseIntoString } from './strvals.js';
+
+export type Segment = string | number;
+
+export type Layer = 'chart' | 'hidden' | 'valueFiles' | 'values' | 'valuesObject' | '--set' | '--set-string' | '--set-file';
+
+export interface ValueOrigin {
+  layer: Layer;
+  /** The Application field that supplied it (e.g. `spec.source.helm.parameters[2]`). */
+  fieldPath: string;
+}
+
+export type Lookup =
+  | { state: 'set'; value: unknown; origin: ValueOrigin }
+  | { state: 'default'; origin: ValueOrigin; why: string }
+  | { state: 'unknown'; origin: ValueOrigin; why: string };
+
+export interface RenderError {
+  fieldPath: string;
+  message: string;
+  /** False when only some of the possible argument orders or invisible contents fail. */
+  certain: boolean;
+}
+
+export interface EffectiveValues {
+  opts: TemplateOpts;
+  /** Helm would refuse to render these values: why. */
+  error: RenderError | null;
+  /** The value of a key after every layer (chart defaults excepted), or why it cannot be known. */
+  get(path: readonly Segment[]): Lookup;
+  /** The user's values as Helm folds them (what cannot be known left out; see unknowns()). */
+  tree(): JsonObject;
+  /** Keys whose value cannot be known, and why; key "*" for a layer that may set anything. */
+  unknowns(): Array<{ key: string; why: string }>;
+}
+
+export interface EffectiveOptions {
+  version: HelmVersion;
+  limits: YamlLimits;
+  /** A layer below the values that cilium-guard cannot read (a Git chart directory's files), and why. */
+  hidden?: string | null;
+  /** Namespaces that are Argo CD's own (ARGOCD_APP_NAME is `<ns>_<name>` elsewhere). */
+  controlPlaneNamespaces?: readonly string[];
+  /** The contents of helm.valueFiles, in order, when the caller has them (`align --app-values`). */
+  valueFileContents?: JsonObject[];
+}
+
+/** Marks a value that only exists where cilium-guard cannot look. Input containing it is refused. */
+const MARK = '\u0000cilium-guard-unknown\u0000';
+/** Most `--set` arguments over which hidden contents are explored; beyond, hidden layers make every key unknown. */
+const MAX_EXPLORED_ARGS = 500;
+/** Largest group of parameters touching the same top-level key whose orders are all tried (4! = 24). */
+const MAX_PERMUTED = 4;
+
+/** Whether a marker appears anywhere in a value: iterative, as the input may nest without bound. */
+function containsMark(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') {
+      if (x.includes(MARK)) return true;
+    } else if (Array.isArray(x)) {
+      for (const y of x) stack.push(y);
+    } else if (isTable(x)) {
+      for (const k of Object.keys(x)) {
+        if (k.includes(MARK)) return true;
+        stack.push(x[k]);
+      }
+    }
+  }
+  return false;
+}
+
+export function walk(tree: unknown, path: readonly Segment[]): { found: boolean; value: unknown } {
+  let node: unknown = tree;
+  for (const seg of path) {
+    if (typeof seg === 'number') {
+      if (!Array.isArray(node) || seg >= node.length) return { found: false, value: undefined };
+      node = node[seg];
+    } else {
+      if (!isTable(node) || !Object.prototype.hasOwnProperty.call(node, seg)) return { found: false, value: undefined };
+      node = node[seg];
+    }
+  }
+  return { found: true, value: node };
+}
+
+export function pathString(path: readonly Segment[]): string {
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+/** A tree holding `leaf` at `path` (lists padded with null, as strvals pads them). */
+function treeWith(path: readonly Segment[], leaf: unknown): JsonObject {
+  const root: JsonObject = {};
+  let node: unknown = root;
+  path.forEach((seg, i) => {
+    const next: unknown = i === path.length - 1 ? leaf : typeof path[i + 1] === 'number' ? [] : {};
+    if (Array.isArray(node)) {
+      const idx = seg as number;
+      while (node.length < idx) node.push(null);
+      node[idx] = next;
+    } else if (isTable(node)) Object.defineProperty(node, String(seg), { value: next, enumerable: true, writable: true, configurable: true });
+    node = next;
+  });
+  return root;
+}
+
+type Fold = { ok: true; tree: JsonObject } | { ok: false; error: RenderError };
+
+const fileReader = (arg: SetArg) => (): unknown => `${MARK}file:${arg.fieldPath}`;
+
+function applyArg(arg: SetArg, dest: JsonObject, version: HelmVersion): void {
+  if (arg.flag === '--set') parseInto(arg.arg, dest, version);
+  else if (arg.flag === '--set-string') parseIntoString(arg.arg, dest, version);
+  else parseIntoFile(arg.arg, dest, fileReader(arg), version);
+}
+
+function strvalsError(arg: SetArg, err: unknown): RenderError {
+  const msg = err instanceof StrvalsError || err instanceof Error ? err.message : String(err);
+  const kind = arg.flag === '--set' ? 'set' : arg.flag === '--set-string' ? 'set-string' : 'set-file';
+  return {
+    fieldPath: arg.fieldPath,
+    certain: true,
+    message: `Helm refuses to render: failed parsing --${kind} data: ${msg} (Argo CD passes ${arg.flag} ${JSON.stringify(arg.arg)})`,
+  };
+}
+
+/** Top-level keys one argument writes, parsed on its own (null: it fails whatever comes before). */
+function keysOf(arg: SetArg, version: HelmVersion): string[] | null {
+  const probe: JsonObject = {};
+  try {
+    applyArg(arg, probe, version);
+  } catch {
+    return null;
+  }
+  return Object.keys(probe);
+}
+
+function* permutations<T>(items: T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield items;
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const p of permutations(rest)) yield [items[i] as T, ...p];
+  }
+}
+
+interface Ambiguity {
+  keys: Set<string>;
+  why: string;
+  fieldPath: string;
+  args: Set<SetArg>;
+}
+
+class Evaluation implements EffectiveValues {
+  error: RenderError | null = null;
+  private final: JsonObject = {};
+  private extra: { tree: JsonObject; layer: Layer; fieldPath: string } | null = null;
+  private readonly args: SetArg[];
+  private readonly ambiguous: Ambiguity[] = [];
+  private readonly hiddenWhy: string | null;
+  private readonly cache = new Map<string, Lookup>();
+  private readonly argTrees = new Map<SetArg, JsonObject | null>();
+
+  constructor(
+    readonly opts: TemplateOpts,
+    private readonly helm: JsonObject,
+    private readonly o: EffectiveOptions,
+  ) {
+    this.args = [...opts.set, ...opts.setString, ...opts.setFile];
+    const why: string[] = [];
+    if (o.hidden) why.push(o.hidden);
+    if (opts.valueFiles.length > 0 && !o.valueFileContents) why.push(`value files (${opts.valueFiles.join(', ')}) that cilium-guard cannot read`);
+    this.hiddenWhy = why.length > 0 ? why.join(' and ') : null;
+    this.evaluate();
+  }
+
+  private evaluate(): void {
+    if (containsMark(this.helm)) {
+      this.error = { fieldPath: 'helm', certain: true, message: 'contains a character sequence reserved by cilium-guard (NUL bytes); remove it' };
+      return;
+    }
+    const ev = this.opts.extraValues;
+    if (ev) {
+      if (ev.fromObject) {
+        const vo = this.helm.valuesObject;
+        if (!isTable(vo)) {
+          this.error = { fieldPath: ev.fieldPath, certain: true, message: `${ev.fieldPath} must be a mapping of Helm values` };
+          return;
+        }
+        if (depthExceeds(vo, this.o.limits.depth)) {
+          this.error = { fieldPath: ev.fieldPath, certain: true, message: `${ev.fieldPath} nests deeper than ${this.o.limits.depth} levels; flatten it` };
+          return;
+        }
+        this.extra = { tree: vo, layer: 'valuesObject', fieldPath: ev.fieldPath };
+      } else {
+        const read = readHelmValues(ev.text, this.o.version, this.o.limits);
+        if (!read.ok) {
+          this.error = {
+            fieldPath: ev.fieldPath,
+            certain: true,
+            message: `${ev.fieldPath} ${read.error}; Helm cannot read it either (use valuesObject, or fix the YAML)`,
+          };
+          return;
+        }
+        this.extra = { tree: read.value, layer: 'values', fieldPath: ev.fieldPath };
+      }
+    }
+    this.findAmbiguities();
+    const folded = this.fold({});
+    if (!folded.ok) {
+      this.error = folded.error;
+      return;
+    }
+    this.final = folded.tree;
+  }
+
+  /** Groups of arguments in one flag group that touch the same top-level key and whose order matters. */
+  private findAmbiguities(): void {
+    for (const group of [this.opts.set, this.opts.setString, this.opts.setFile]) {
+      if (group.length < 2) continue;
+      const byKey = new Map<string, SetArg[]>();
+      for (const arg of group) {
+        for (const k of keysOf(arg, this.o.version) ?? []) {
+          const list = byKey.get(k) ?? [];
+          list.push(arg);
+          byKey.set(k, list);
+        }
+      }
+      // Connected components of arguments sharing a key.
+      const seen = new Set<SetArg>();
+      for (const start of group) {
+        if (seen.has(start)) continue;
+        const comp: SetArg[] = [];
+        const keys = new Set<string>();
+        const stack = [start];
+        seen.add(start);
+        while (stack.length > 0) {
+          const a = stack.pop() as SetArg;
+          comp.push(a);
+          for (const k of keysOf(a, this.o.version) ?? []) {
+            keys.add(k);
+            for (const b of byKey.get(k) ?? []) {
+              if (!seen.has(b)) {
+                seen.add(b);
+                stack.push(b);
+              }
+            }
+          }
+        }
+        if (comp.length < 2) continue;
+        const fieldPath = comp.map((a) => a.fieldPath).join(', ');
+        const why = `parameters ${fieldPath} set overlapping keys and Argo CD passes them to Helm in random order (a Go map)`;
+        if (comp.length > MAX_PERMUTED || !this.orderIndependent(comp, keys)) {
+          this.ambiguous.push({ keys, why, fieldPath: comp[0]?.fieldPath ?? '', args: new Set(comp) });
+        }
+      }
+    }
+  }
+
+  private orderIndependent(comp: SetArg[], keys: Set<string>): boolean {
+    const base = this.extra ? deepCopy(this.extra.tree) : {};
+    let first: { outcome: unknown } | null = null;
+    for (const order of permutations(comp)) {
+      const tree = deepCopy(base);
+      let outcome: unknown;
+      try {
+        for (const a of order) applyArg(a, tree, this.o.version);
+        outcome = depthExceeds(tree, this.o.limits.depth) ? 'too deep' : [...keys].sort().map((k) => [k, tree[k] ?? null]);
+      } catch {
+        outcome = 'error';
+      }
+      if (first === null) first = { outcome };
+      else if (!jsonEqual(outcome, first.outcome)) return false;
+    }
+    return true;
+  }
+
+  /** The user's values for one content of the invisible layers. */
+  private fold(hidden: JsonObject): Fold {
+    let tree: JsonObject = deepCopy(hidden);
+    for (const file of this.o.valueFileContents ?? []) tree = mergeMaps(tree, deepCopy(file));
+    if (this.extra) tree = mergeMaps(tree, deepCopy(this.extra.tree));
+    for (const arg of this.args) {
+      try {
+        applyArg(arg, tree, this.o.version);
+      } catch (err) {
+        // An argument whose failure depends on Go's map order: the keys it touches are unknown anyway.
+        if (this.ambiguous.some((a) => a.args.has(arg))) continue;
+        return { ok: false, error: strvalsError(arg, err) };
+      }
+    }
+    // `a[0].b[0]…` nests without Helm's name-level bound; nothing below walks deeper than the limit.
+    if (this.args.length > 0 && depthExceeds(tree, this.o.limits.depth)) {
+      return { ok: false, error: { fieldPath: `${this.opts.sourcePath}.helm.parameters`, certain: true, message: `${this.opts.sourcePath}.helm.parameters nest deeper than ${this.o.limits.depth} levels; flatten them` } };
+    }
+    return { ok: true, tree };
+  }
+
+  private argTree(arg: SetArg): JsonObject | null {
+    if (!this.argTrees.has(arg)) {
+      const t: JsonObject = {};
+      try {
+        applyArg(arg, t, this.o.version);
+        this.argTrees.set(arg, t);
+      } catch {
+        this.argTrees.set(arg, null);
+      }
+    }
+    return this.argTrees.get(arg) ?? null;
+  }
+
+  /** The last visible layer whose own content reaches `path` (the key, a parent, or a child). */
+  private origin(path: readonly Segment[]): ValueOrigin | null {
+    for (let i = this.args.length - 1; i >= 0; i--) {
+      const arg = this.args[i] as SetArg;
+      const t = this.argTree(arg);
+      if (t && reaches(t, path)) return { layer: arg.flag, fieldPath: `${arg.fieldPath}` };
+    }
+    if (this.extra && reaches(this.extra.tree, path)) {
+      return { layer: this.extra.layer, fieldPath: `${this.extra.fieldPath}.${pathString(path)}` };
+    }
+    return null;
+  }
+
+  tree(): JsonObject {
+    return stripMarks(this.final) as JsonObject;
+  }
+
+  unknowns(): Array<{ key: string; why: string }> {
+    const out: Array<{ key: string; why: string }> = [];
+    if (this.hiddenWhy) out.push({ key: '*', why: this.hiddenWhy });
+    for (const a of this.ambiguous) for (const k of a.keys) out.push({ key: k, why: a.why });
+    for (const path of markedPaths(this.final)) {
+      const found = this.get(path);
+      out.push({ key: pathString(path), why: found.state === 'unknown' ? found.why : 'only known at sync time' });
+    }
+    return out;
+  }
+
+  get(path: readonly Segment[]): Lookup {
+    const key = JSON.stringify(path);
+    let found = this.cache.get(key);
+    if (!found) {
+      found = this.lookup(path);
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+
+  private lookup(path: readonly Segment[]): Lookup {
+    const name = pathString(path);
+    const origin = this.origin(path) ?? { layer: 'chart' as const, fieldPath: this.extra?.fieldPath ?? `${this.opts.sourcePath}.helm` };
+    const top = typeof path[0] === 'string' ? path[0] : '';
+    const amb = this.ambiguous.find((a) => a.keys.has(top));
+    if (amb) return { state: 'unknown', origin: { layer: '--set', fieldPath: amb.fieldPath }, why: amb.why };
+    const hit = walk(this.final, path);
+    if (hit.found && containsMark(hit.value)) {
+      const arg = this.args.find((a) => a.flag === '--set-file' && (this.argTree(a) ? reaches(this.argTree(a) as JsonObject, path) : false));
+      return arg
+        ? { state: 'unknown', origin: { layer: '--set-file', fieldPath: arg.fieldPath }, why: `${arg.fieldPath} sets ${arg.name} from a file cilium-guard cannot read` }
+        : { state: 'unknown', origin, why: `${origin.fieldPath} uses a value only known at sync time` };
+    }
+    if (this.hiddenWhy && this.hiddenMayDecide(path)) {
+      return { state: 'unknown', origin: { layer: this.o.hidden ? 'hidden' : 'valueFiles', fieldPath: origin.fieldPath }, why: this.hiddenWhy };
+    }
+    if (hit.found && hit.value !== null) return { state: 'set', value: hit.value, origin };
+    const why = hit.found ? `${origin.fieldPath} is null, which deletes ${name}` : parentNotTable(this.final, path) ?? `${name} is not set, so the chart default applies`;
+    return { state: 'default', origin, why };
+  }
+
+  /** Could some content of the invisible layers change the value at `path`? */
+  private hiddenMayDecide(path: readonly Segment[]): boolean {
+    if (this.args.length > MAX_EXPLORED_ARGS) return true;
+    // A scalar, a list (longer than any index a visible --set is likely to fill) and a mapping.
+    const probes: unknown[] = [MARK, Array.from({ length: 65 }, () => MARK), { [MARK]: MARK }];
+    for (const probe of probes) {
+      const folded = this.fold(treeWith(path, probe));
+      // A content that makes Helm fail renders nothing, so it changes nothing.
+      if (folded.ok && containsMark(walk(folded.tree, path).value)) return true;
+    }
+    return false;
+  }
+}
+
+/** A copy without the leaves that hold a marker. */
+function stripMarks(v: unknown): unknown {
+  if (Array.isArray(v)) return v.filter((x) => !(typeof x === 'string' && x.includes(MARK))).map(stripMarks);
+  if (isTable(v)) {
+    const out: JsonObject = {};
+    for (const k of Object.keys(v)) {
+      const x = v[k];
+      if (typeof x === 'string' && x.includes(MARK)) continue;
+      Object.defineProperty(out, k, { value: stripMarks(x), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return v;
+}
+
+function markedPaths(v: unknown, prefix: Segment[] = [], out: Segment[][] = []): Segment[][] {
+  if (typeof v === 'string') {
+    if (v.includes(MARK)) out.push(prefix);
+  } else if (Array.isArray(v)) v.forEach((x, i) => markedPaths(x, [...prefix, i], out));
+  else if (isTable(v)) for (const k of Object.keys(v)) markedPaths(v[k], [...prefix, k], out);
+  return out;
+}
+
+function reaches(tree: JsonObject, path: readonly Segment[]): boolean {
+  for (let d = 1; d <= path.length; d++) {
+    const hit = walk(tree, path.slice(0, d));
+    if (!hit.found) return false;
+    if (d < path.length && (hit.value === null || typeof hit.value !== 'object')) return true;
+  }
+  return true;
+}
+
+function parentNotTable(tree: JsonObject, path: readonly Segment[]): string | null {
+  for (let d = 1; d < path.length; d++) {
+    const hit = walk(tree, path.slice(0, d));
+    if (!hit.found) return null;
+    if (hit.value === null || typeof hit.value !== 'object') return `${pathString(path.slice(0, d))} is not a mapping, so ${pathString(path)} is not set`;
+  }
+  return null;
+}
+
+/** The effective values of one Helm source of an Application. */
+export function effectiveValues(app: JsonObject, source: JsonObject, sourcePath: string, o: EffectiveOptions, ctx?: AppContext): EffectiveValues {
+  const context = ctx ?? appContext(app, o.controlPlaneNamespaces ?? []);
+  const opts = templateOpts(source, sourcePath, context, `${MARK}revision`);
+  const helm = isTable(source.helm) ? source.helm : {};
+  return new Evaluation(opts, helm, o);
+}
+
+export { SYNC_TIME_VARS };
