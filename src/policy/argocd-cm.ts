@@ -1,14 +1,15 @@
 // M1: argocd-cm must exclude cilium.io/CiliumIdentity from Argo CD's watch, or Argo CD shows
 // Cilium as OutOfSync forever. The entry is merged into resource.exclusions without losing a byte
 // of what is there: textual append in the existing style first, then a comment-keeping
-// re-serialisation, each verified by parsing the result back.
+// re-serialisation, each verified by parsing the result back. Argo CD reads only the first YAML
+// document of the value, so that is where the entry goes; what follows it is kept as it was.
 import { isDeepStrictEqual } from 'node:util';
-import { parseDocument, isSeq, type YAMLSeq } from 'yaml';
+import { parseDocument, isScalar, isSeq, type YAMLSeq } from 'yaml';
 import { yamlLimits, type ExclusionEntry, type PolicyConfig } from './config.js';
 import { globMatch, matchesEverything } from './glob.js';
 import { obj, str } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
-import { parseYaml11 } from './yaml11.js';
+import { unmarshalYaml } from './values/goyaml.js';
 
 export const EXCLUSIONS_KEY = 'resource.exclusions';
 
@@ -18,36 +19,134 @@ interface Filtered {
   clusters: string[];
 }
 
-type Parsed = { ok: true; entries: Filtered[]; raw: unknown[] } | { ok: false; error: string };
+type Parsed = { ok: true; entries: Filtered[]; raw: unknown[]; exact: boolean } | { ok: false; error: string };
 
-const FIELDS = { apigroups: 'apiGroups', kinds: 'kinds', clusters: 'clusters' } as const;
+type Field = keyof Filtered;
 
 /**
- * Reads resource.exclusions the way Argo CD does (sigs.k8s.io/yaml into []FilteredResource):
- * YAML 1.1, keys matched case-insensitively, unknown keys ignored, wrong types are an error.
+ * The FilteredResource field a JSON key lands in. encoding/json tries the exact name, then a
+ * case-insensitive match (bytes.EqualFold: ASCII case, and Unicode simple folding, by which U+212A
+ * KELVIN SIGN is a K and U+017F LONG S an S; no other character folds onto these ASCII names).
+ */
+function fieldOf(key: string): Field | null {
+  let folded = '';
+  for (const c of key) folded += c === '\u212a' ? 'K' : c === '\u017f' ? 'S' : c >= 'a' && c <= 'z' ? c.toUpperCase() : c;
+  return folded === 'APIGROUPS' ? 'apiGroups' : folded === 'KINDS' ? 'kinds' : folded === 'CLUSTERS' ? 'clusters' : null;
+}
+
+/**
+ * A YAML scalar where a []string element belongs. sigs.k8s.io/yaml's convertToJSONableObject turns
+ * numbers and booleans aimed at a string into strings; their exact spelling never matters here,
+ * since none can be a glob that matches cilium.io or every cluster, or the kind CiliumIdentity.
+ * Anything else (a map, a list) is a JSON decoding error. (That coercion also turns `.inf` into
+ * "+Inf", which unmarshalYaml, reading without a target type, reports as unreadable: such a value
+ * gets a warning instead of a patch.)
+ */
+function scalarText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+/**
+ * One list item as encoding/json decodes it into FilteredResource after sigs.k8s.io/yaml made it
+ * JSON: keys arrive sorted (json.Marshal of a map), so of several keys that fold onto one field the
+ * last in byte order wins; `null` resets the field to nil (which matches everything); a null element
+ * leaves the element the slice already held at that index, or "". `exact` is false only where that
+ * reuse could depend on the capacity Go's slice happened to grow to (several keys, nulls inside).
+ */
+function decodeEntry(item: unknown, i: number): { ok: true; entry: Filtered; exact: boolean } | { ok: false; error: string } {
+  const entry: Filtered = { apiGroups: [], kinds: [], clusters: [] };
+  if (item === null) return { ok: true, entry, exact: true };
+  if (typeof item !== 'object' || Array.isArray(item)) return { ok: false, error: `${EXCLUSIONS_KEY}[${i}] is not a mapping` };
+  const hits = new Map<Field, string[]>();
+  for (const key of Object.keys(item)) {
+    const field = fieldOf(key);
+    if (field) hits.set(field, [...(hits.get(field) ?? []), key]);
+  }
+  let exact = true;
+  for (const [field, keys] of hits) {
+    let current: string[] = [];
+    for (const key of keys.sort()) {
+      const v = (item as Record<string, unknown>)[key];
+      if (v === null) {
+        current = [];
+        continue;
+      }
+      if (!Array.isArray(v)) return { ok: false, error: `${EXCLUSIONS_KEY}[${i}].${key} is not a list of strings` };
+      const next: string[] = [];
+      for (const [j, s] of v.entries()) {
+        if (s === null) {
+          next.push(current[j] ?? '');
+          if (keys.length > 1) exact = false;
+          continue;
+        }
+        const text = scalarText(s);
+        if (text === null) return { ok: false, error: `${EXCLUSIONS_KEY}[${i}].${key} is not a list of strings` };
+        next.push(text);
+      }
+      current = next;
+    }
+    entry[field] = current;
+  }
+  return { ok: true, entry, exact };
+}
+
+/** A line that is a YAML document marker: `---` or `...` at column 0, then a blank or the end. */
+const MARKER = /^(---|\.\.\.)(?:[ \t\r]|$)/;
+/** YAML blanks and a comment: no content (JavaScript's trim() would also eat NBSP, a BOM, ...). */
+const NOTHING = /^[ \t\r]*(?:#.*)?$/;
+
+/**
+ * Where the first YAML document of the value ends: the patch goes before that point, since
+ * sigs.k8s.io/yaml unmarshals the first document only and libyaml never scans past the marker that
+ * ends it. A `---` before any content starts that first document; once a document has started, a
+ * `---` or `...` at column 0 ends it (libyaml takes one there even inside a flow collection or a
+ * quoted string, where it is an error either way). Comments, blank lines and directives are not
+ * content. Only the place to edit is found here; reading is unmarshalYaml's, and every patch is read
+ * back with it, so a split in the wrong place can only cost a patch, never add a wrong one.
+ */
+export function splitFirstDocument(text: string): { head: string; tail: string } {
+  let started = false;
+  let content = false;
+  let offset = 0;
+  for (const line of text.split('\n')) {
+    const marker = MARKER.exec(line);
+    if (marker) {
+      if (content || started) return { head: text.slice(0, offset), tail: text.slice(offset) };
+      if (marker[1] === '---') {
+        started = true;
+        if (!NOTHING.test(line.slice(3))) content = true;
+      }
+    } else if (!(line.startsWith('%') && !started) && !NOTHING.test(line)) {
+      content = true;
+    }
+    offset += line.length + 1;
+  }
+  return { head: text, tail: '' };
+}
+
+/**
+ * Reads resource.exclusions the way Argo CD does (util/settings GetResourcesFilter:
+ * sigs.k8s.io/yaml.Unmarshal into []FilteredResource): go-yaml v2 itself (values/goyaml.ts), so
+ * the first YAML document only, and null, `~`, an empty text or only comments are an empty list;
+ * then encoding/json's decoding into the struct (decodeEntry): keys matched as it matches them,
+ * unknown keys ignored, wrong types an error.
  */
 export function parseExclusions(text: string, config: PolicyConfig): Parsed {
-  const parsed = parseYaml11(text, yamlLimits(config));
+  const parsed = unmarshalYaml(text, yamlLimits(config));
   if (!parsed.ok) return { ok: false, error: `${EXCLUSIONS_KEY} ${parsed.error}` };
-  if (parsed.value === null || parsed.value === undefined) return { ok: true, entries: [], raw: [] };
+  if (parsed.value === null || parsed.value === undefined) return { ok: true, entries: [], raw: [], exact: true };
   if (!Array.isArray(parsed.value)) return { ok: false, error: `${EXCLUSIONS_KEY} is not a list` };
   const entries: Filtered[] = [];
+  let exact = true;
   for (const [i, item] of parsed.value.entries()) {
-    const entry: Filtered = { apiGroups: [], kinds: [], clusters: [] };
-    if (item !== null && (typeof item !== 'object' || Array.isArray(item))) {
-      return { ok: false, error: `${EXCLUSIONS_KEY}[${i}] is not a mapping` };
-    }
-    for (const [k, v] of Object.entries(obj(item))) {
-      const field = FIELDS[k.toLowerCase() as keyof typeof FIELDS];
-      if (!field || v === null) continue;
-      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
-        return { ok: false, error: `${EXCLUSIONS_KEY}[${i}].${k} is not a list of strings` };
-      }
-      entry[field] = v as string[];
-    }
-    entries.push(entry);
+    const decoded = decodeEntry(item, i);
+    if (!decoded.ok) return decoded;
+    entries.push(decoded.entry);
+    exact &&= decoded.exact;
   }
-  return { ok: true, entries, raw: parsed.value };
+  return { ok: true, entries, raw: parsed.value, exact };
 }
 
 /** Argo CD's FilteredResource match (kinds are exact or "*", never globs), for every cluster. */
@@ -72,11 +171,34 @@ function flowEntry(want: ExclusionEntry): string {
   return JSON.stringify({ apiGroups: want.apiGroups, kinds: want.kinds, clusters: want.clusters });
 }
 
-function candidates(text: string, want: ExclusionEntry): string[] {
+/** Only YAML's own blanks (JavaScript's trim() also eats a byte-order mark, NBSP and more). */
+const YAML_BLANK = /^[ \t\r\n]*$/;
+
+/**
+ * The first document without its null scalar (`null`, `~`, `Null`, `NULL`: Argo CD's empty list),
+ * so a block list can follow; comments around it stay, a line left blank goes.
+ */
+function withoutNull(head: string, range: [number, number, number]): string {
+  const before = head.slice(0, range[0]);
+  const after = head.slice(range[1]);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const nl = after.indexOf('\n');
+  const lineEnd = nl < 0 ? after.length : nl + 1;
+  if (YAML_BLANK.test(before.slice(lineStart)) && YAML_BLANK.test(after.slice(0, lineEnd))) return before.slice(0, lineStart) + after.slice(lineEnd);
+  return before + after;
+}
+
+/** Patched first documents: only the part of the value Argo CD reads is edited. */
+function candidates(head: string, want: ExclusionEntry): string[] {
   const out: string[] = [];
-  if (text.trim() === '') return [blockEntry(want, '')];
-  const doc = parseDocument(text, { version: '1.1', uniqueKeys: false });
-  const root = doc.contents;
+  const doc = parseDocument(head, { version: '1.1', uniqueKeys: false });
+  let root = doc.contents;
+  let text = head;
+  if (isScalar(root) && root.value === null && root.range) {
+    text = withoutNull(head, root.range);
+    root = null;
+  }
+  if (YAML_BLANK.test(text)) return [blockEntry(want, '')];
   if (isSeq(root) && root.flow) {
     const end = text.lastIndexOf(']');
     if (end >= 0) {
@@ -127,10 +249,13 @@ function planFor(text: string, config: PolicyConfig): Plan {
       },
     };
   }
-  if (parsed.entries.some((e) => covers(e, want))) return { kind: 'covered' };
+  // An entry read only approximately (see decodeEntry) never counts as covering: appending is harmless.
+  if (parsed.exact && parsed.entries.some((e) => covers(e, want))) return { kind: 'covered' };
 
   let patchedText: string | null = null;
-  for (const candidate of candidates(text, want)) {
+  const { head, tail } = splitFirstDocument(text);
+  for (const first of candidates(head, want)) {
+    const candidate = first + tail;
     const again = parseExclusions(candidate, config);
     if (again.ok && isDeepStrictEqual(again.raw, [...parsed.raw, { ...want }])) {
       patchedText = candidate;
