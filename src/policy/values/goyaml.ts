@@ -23,7 +23,7 @@
 // answer with an error where Helm would read the file: deliberate.
 //
 // The one thing Go leaves to chance is reported as such: two YAML keys of one mapping that become the same JSON
-// key (`1:` and `"1":`, `true:` and `on:` and `"true":`, `1.0:` and `1:`) with different values. sigs.k8s.io/yaml
+// key (`1:` and `"1":`, `on:` and `"true":`, `1.0:` and `1:`) with different values. sigs.k8s.io/yaml
 // copies the go-yaml map into a map[string]interface{} in Go's random map order, so Helm keeps one value or the
 // other from run to run; we return an error saying so.
 import type { YamlLimits } from '../yaml11.js';
@@ -34,8 +34,8 @@ export type GoYamlResult = { ok: true; value: unknown } | { ok: false; error: st
 /**
  * The Go release a Helm binary was built with. It decides one thing here: the text of a float map key that is
  * exactly halfway between two shortest decimals (`0.000244140625:` is "0.00024414062" with Go 1.24/1.25's Ryu,
- * "0.00024414063" with Go 1.26's Dragonbox). Helm 3.19.4 was released built with Go 1.24, Helm 4.2.1 and 4.3.1
- * with Go 1.26 (their .github/env GOLANG_VERSION).
+ * "0.00024414063" with Go 1.26's Dragonbox; checked with go1.24.11, go1.25.5 and go1.26). Helm 3.19.4 was released
+ * built with Go 1.24, Helm 4.2.1 and 4.3.1 with Go 1.26 (GOLANG_VERSION in their .github/env).
  */
 export type GoRelease = '1.24' | '1.26';
 export const goReleaseOf = (v: HelmVersion): GoRelease => (v === '3.19' ? '1.24' : '1.26');
@@ -262,7 +262,6 @@ class YamlParser {
   private decEnd = 0;
   private pos = 0;
   private unread = 0;
-  private offset = 0;
 
   // scanner state
   private mark: Mark = { index: 0, line: 0, column: 0 };
@@ -326,7 +325,6 @@ class YamlParser {
     const i = this.inp;
     if (this.rawEnd - this.rawPos >= 3 && i[0] === 0xef && i[1] === 0xbb && i[2] === 0xbf) {
       this.rawPos += 3;
-      this.offset += 3;
       // Decoding starts after the BOM: so do the buffer and the position.
       this.pos = this.bufBase = this.decEnd = 3;
     }
@@ -374,7 +372,6 @@ class YamlParser {
           this.readerError('control characters are not allowed');
         }
         this.rawPos += w;
-        this.offset += w;
         this.decEnd = this.rawPos;
         this.bufLen += w;
         this.unread++;
@@ -3178,7 +3175,9 @@ function failure(err: unknown): { ok: false; error: string } {
     return { ok: false, error: m };
   }
   if (err instanceof RangeError) return { ok: false, error: 'nests too deeply to read' };
-  throw err;
+  // Anything else is a bug of this port (Go would have panicked past go-yaml's recover, or not at all): answer
+  // conservatively rather than take the caller down.
+  return { ok: false, error: `cannot be read exactly (internal error: ${err instanceof Error ? err.message : String(err)})` };
 }
 
 /**
