@@ -158,6 +158,22 @@ function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Viol
     { rule: 'R4', path, subject: 'kubeProxyReplacement', value, certain, message },
   ];
 
+  // The chart renders `toString .Values.kubeProxyReplacement` (default "false") and refuses anything
+  // but "true" or "false" (cilium-configmap.yaml) before any override could matter.
+  const kpr = ev.get(['kubeProxyReplacement']);
+  // Unknown (null) when invisible layers or parameter order decide it; overrides may still decide.
+  const chartValue = kpr.state === 'unknown' ? null : kpr.state === 'set' && helmToString(kpr.value) !== '' ? helmToString(kpr.value) : 'false';
+  if (chartValue !== null && chartValue !== 'true' && chartValue !== 'false') {
+    const hint =
+      chartValue.toLowerCase() === 'true'
+        ? ' (the chart compares case-sensitively)'
+        : chartValue === 'strict'
+          ? ' ("strict" was only honoured by Cilium 1.14)'
+          : '';
+    const raw = kpr.state === 'set' ? kpr.value : undefined;
+    return bad(kpr.origin.fieldPath, raw, `kubeProxyReplacement is ${describeValue(raw)} at ${kpr.origin.fieldPath}${hint}; the chart accepts only true or false and refuses to render anything else; ${fix}`);
+  }
+
   const args = ev.get(['extraArgs']);
   if (args.state === 'unknown') return [unknownViolation('R4', 'extraArgs', args, 'a list without --kube-proxy-replacement')];
   if (args.state === 'set' && Array.isArray(args.value)) {
@@ -198,44 +214,51 @@ function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Viol
     }
   }
 
-  // cilium-config: the chart's key, then extraConfig keys that are the same option for viper.
+  // cilium-config: the chart writes `kube-proxy-replacement` from kubeProxyReplacement; extraConfig is
+  // appended after it, so the same key replaces it and a case variant becomes a second file that
+  // viper reads as the same option.
   const extra = ev.get(['extraConfig']);
   if (extra.state === 'unknown') {
-    // Only a key the invisible layers could add matters; the chart's own key may still be known.
     const own = ev.get(['extraConfig', 'kube-proxy-replacement']);
     if (own.state === 'unknown') return [unknownViolation('R4', 'extraConfig.kube-proxy-replacement', own, 'true (or leave it out)')];
   }
-  const overrides =
-    extra.state === 'set' && extra.value !== null && typeof extra.value === 'object' && !Array.isArray(extra.value)
-      ? Object.entries(extra.value as JsonObject).filter(([k]) => k.toLowerCase() === 'kube-proxy-replacement')
-      : [];
-  if (overrides.length > 0) {
-    const values = new Set(overrides.map(([, v]) => goTrimSpace(helmToString(v))));
-    if (values.size === 1 && kprOn([...values][0] as string, config)) return [];
-    const [k, v] = (overrides.find(([, v]) => !kprOn(goTrimSpace(helmToString(v)), config)) ?? overrides[0]) as [string, unknown];
-    const detail =
-      values.size > 1
-        ? `extraConfig has ${overrides.map(([key]) => JSON.stringify(key)).join(' and ')}, which the agent reads as one option (case-insensitively) with different values, so which one wins is a coin toss`
-        : `extraConfig["${k}"] is ${describeValue(v)} (${extra.origin.fieldPath}) and overrides kubeProxyReplacement in cilium-config`;
-    return bad(`${extra.origin.fieldPath}`, v, `${detail}; remove it or set it to "true"`);
+  const entries = new Map<string, { value: string | null; raw: unknown; path: string }>();
+  entries.set('kube-proxy-replacement', { value: chartValue, raw: kpr.state === 'set' ? kpr.value : undefined, path: kpr.origin.fieldPath });
+  for (const k of ev.keysAt(['extraConfig'])) {
+    if (k.toLowerCase() !== 'kube-proxy-replacement') continue;
+    const e = ev.get(['extraConfig', k]);
+    const v = e.state === 'set' ? e.value : undefined;
+    if (e.state === 'set' && typeof v !== 'string') {
+      // toYaml writes it unquoted: ConfigMap data must be strings, so the API server refuses cilium-config.
+      return bad(e.origin.fieldPath, v, `extraConfig["${k}"] is ${describeValue(v)}, not a string: ConfigMap data must be strings, so the API server refuses cilium-config and the sync fails; write it quoted ("true")`);
+    }
+    entries.set(k, { value: e.state === 'unknown' ? null : goTrimSpace(helmToString(v)), raw: v, path: e.origin.fieldPath });
   }
-
-  const kpr = ev.get(['kubeProxyReplacement']);
-  if (kpr.state === 'unknown') return [unknownViolation('R4', 'kubeProxyReplacement', kpr, 'true')];
+  if ([...entries.values()].some((e) => e.value === null)) {
+    // The chart's own key is unknown: only an extraConfig variant that is off is bad in every case.
+    const off = [...entries].find(([, e]) => e.value !== null && !kprOn(e.value, config));
+    if (off) {
+      return bad(off[1].path, off[1].raw, `extraConfig["${off[0]}"] is ${describeValue(off[1].raw)} (${off[1].path}); the agent reads option names case-insensitively, so beside the chart's kube-proxy-replacement this switches it off or makes it a coin toss; remove it`);
+    }
+    const unknown = kpr.state === 'unknown' ? kpr : ([...entries.keys()].map((k) => ev.get(['extraConfig', k])).find((l) => l.state === 'unknown') as Unknown);
+    return [unknownViolation('R4', 'kubeProxyReplacement', unknown, 'true')];
+  }
+  const values = new Set([...entries.values()].map((e) => e.value));
+  if (values.size > 1) {
+    const keys = [...entries.keys()].map((k) => JSON.stringify(k)).join(' and ');
+    const first = [...entries.values()].find((e) => !kprOn(e.value as string, config)) ?? [...entries.values()][0];
+    return bad(first?.path ?? kpr.origin.fieldPath, first?.raw, `cilium-config would hold ${keys}, which the agent reads as one option (case-insensitively) with different values, so which one wins is a coin toss; set kubeProxyReplacement: true and remove the extraConfig variants`);
+  }
+  if (kprOn([...values][0] as string, config)) return [];
+  const exact = entries.get('kube-proxy-replacement');
+  if (exact && exact.path !== kpr.origin.fieldPath) {
+    return bad(exact.path, exact.raw, `extraConfig["kube-proxy-replacement"] is ${describeValue(exact.raw)} (${exact.path}) and overrides kubeProxyReplacement in cilium-config; remove it or set it to "true"`);
+  }
   if (kpr.state === 'default') {
     return bad(kpr.origin.fieldPath, undefined, `kubeProxyReplacement is not set (${kpr.why}) and the chart default is false; ${fix}`);
   }
-  const s = helmToString(kpr.value);
-  if (kprOn(s, config)) return [];
-  const hint =
-    typeof kpr.value === 'string' && s.toLowerCase() === 'true'
-      ? ' (the chart compares case-sensitively and accepts only true or false)'
-      : typeof kpr.value === 'boolean'
-        ? ''
-        : s === 'strict'
-          ? ' ("strict" is only honoured by Cilium 1.14)'
-          : '';
-  return bad(kpr.origin.fieldPath, kpr.value, `kubeProxyReplacement is ${describeValue(kpr.value)} at ${kpr.origin.fieldPath}${hint}, which switches kube-proxy replacement off; ${fix}`);
+  const raw = kpr.state === 'set' ? kpr.value : undefined;
+  return bad(kpr.origin.fieldPath, raw, `kubeProxyReplacement is ${describeValue(raw)} at ${kpr.origin.fieldPath}, which switches kube-proxy replacement off; ${fix}`);
 }
 
 function checkEndpoint(view: SourceView, config: PolicyConfig): Violation[] {

@@ -1,18 +1,20 @@
 // Ground truth for R1, R2, R4 and R4.endpoint: what the real Cilium chart renders, through the real
 // helm, for the arguments Argo CD's repo-server would pass for an Application.
 //
-// This file models only Argo CD's side (which sources are rendered, the release name and namespace
-// it passes, how it turns helm.values/valuesObject/parameters into helm arguments, its envsubst and
-// comma escaping: ../shared/reference/argocd-cilium-semantics.md A2-A5). Everything Helm does (value
-// layering, YAML 1.1, --set typing, the name template, the chart's own logic) is left to helm itself:
-// that is the part the webhook must get right, and the part this test checks it against.
+// This file models only Argo CD's side, written from its source (argo-cd v3.6
+// reposerver/repository/repository.go helmTemplate(): release name, namespace, the temporary values
+// file, parameters collapsed by name into Go maps, Envsubst on their values; util/helm/cmd.go
+// template(): the argument order and cleanSetParameters(); values.go ValuesYAML(): valuesObject
+// replaces values). Everything Helm does (value layering, YAML, --set parsing and typing, the name
+// template, the chart's own logic) is left to the real helm: that is the part the webhook must get
+// right, and the part this checks it against.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { helm } from '../helpers/tools.js';
+import { helm, helmVersions } from '../helpers/tools.js';
 
 const exec = promisify(execFile);
 type Obj = Record<string, any>;
@@ -70,7 +72,10 @@ export function envsubst(s: string, env: Record<string, string>, unknown: Set<st
   return out;
 }
 
-/** Argo CD's cleanSetParameters: a "{...}" list stays as it is, other commas are escaped. */
+/**
+ * util/helm/cmd.go cleanSetParameters: a "{...}" value stays as it is; any other comma is escaped
+ * unless the character before it (in the original) is a backslash (replaceAllWithLookbehind).
+ */
 const cleanSetValue = (v: string): string => (v.startsWith('{') && v.endsWith('}') ? v : v.replace(/(?<!\\),/g, '\\,'));
 
 export function plan(app: Obj, dir: string): Plan {
@@ -89,6 +94,8 @@ export function plan(app: Obj, dir: string): Plan {
   const destNs = String(spec.destination?.namespace ?? '');
   const jobs = cilium.map(([where, s], i): RenderJob => {
     const h = (s.helm ?? {}) as Obj;
+    // helmTemplate(): the name is helm.releaseName, else the app name; the namespace helm.namespace,
+    // else the destination's; template() passes --namespace only when it is not empty.
     const args = ['--name-template', String(h.releaseName || name)];
     const namespace = String(h.namespace || destNs);
     if (namespace) args.push('--namespace', namespace);
@@ -96,13 +103,9 @@ export function plan(app: Obj, dir: string): Plan {
     if (Array.isArray(h.valueFiles) && h.valueFiles.length > 0) invisible.push('valueFiles');
     if (Array.isArray(h.fileParameters) && h.fileParameters.length > 0) invisible.push('fileParameters');
     let valuesFile: string | undefined;
-    // valuesObject replaces values entirely; the values string reaches helm unparsed.
-    const blob = h.valuesObject != null ? JSON.stringify(h.valuesObject) : typeof h.values === 'string' ? h.values : undefined;
-    if (blob !== undefined) {
-      valuesFile = path.join(dir, `values-${i}.yaml`);
-      writeFileSync(valuesFile, blob);
-      args.push('--values', valuesFile);
-    }
+    // ValuesYAML(): a non-nil valuesObject replaces values; the values string reaches helm unparsed
+    // (JSON is YAML, so the object can be written as JSON).
+    const blob = h.valuesObject != null ? JSON.stringify(h.valuesObject) : typeof h.values === 'string' && h.values !== '' ? h.values : undefined;
     const env: Record<string, string> = {
       ARGOCD_APP_NAME: name,
       ARGOCD_APP_NAMESPACE: destNs,
@@ -112,15 +115,20 @@ export function plan(app: Obj, dir: string): Plan {
       ARGOCD_APP_SOURCE_TARGET_REVISION: String(s.targetRevision ?? ''),
     };
     const unknown = new Set<string>();
-    // Parameters are keyed by name: a later entry replaces an earlier one (repository.go).
+    // Parameters are keyed by name in Go maps: a later entry replaces an earlier one; Envsubst runs on
+    // the values afterwards. (Go then emits each map in random order; this uses insertion order.)
     const set = new Map<string, string>();
     const setString = new Map<string, string>();
-    for (const p of (h.parameters ?? []) as Obj[]) {
-      const value = envsubst(String(p.value ?? ''), env, unknown);
-      (p.forceString ? setString : set).set(String(p.name), value);
+    for (const p of (h.parameters ?? []) as Obj[]) (p.forceString ? setString : set).set(String(p.name ?? ''), String(p.value ?? ''));
+    for (const [k, v] of set) args.push('--set', `${k}=${cleanSetValue(envsubst(v, env, unknown))}`);
+    for (const [k, v] of setString) args.push('--set-string', `${k}=${cleanSetValue(envsubst(v, env, unknown))}`);
+    if (blob !== undefined) {
+      valuesFile = path.join(dir, `values-${i}.yaml`);
+      writeFileSync(valuesFile, blob);
+      args.push('--values', valuesFile);
     }
-    for (const [k, v] of set) args.push('--set', `${k}=${cleanSetValue(v)}`);
-    for (const [k, v] of setString) args.push('--set-string', `${k}=${cleanSetValue(v)}`);
+    if (!h.skipCrds) args.push('--include-crds');
+    if (h.skipSchemaValidation) args.push('--skip-schema-validation');
     if (unknown.size > 0) invisible.push(`parameters need ${[...unknown].join(', ')}`);
     return { where, args, ...(valuesFile ? { valuesFile } : {}), invisible };
   });
@@ -147,34 +155,51 @@ export interface Rendered {
   bad: Partial<Record<Guarded, string>>;
   /** helm refused to render, for a reason other than kubeProxyReplacement. */
   error?: string;
+  /** The render stopped early: only these rules could be judged. */
+  only?: Guarded[];
 }
 
-/** The value the agent runs with: command line, then CILIUM_ env, then the ConfigMap (viper). */
+/**
+ * The value the agent runs with (cobra/viper): the last --kube-proxy-replacement flag, then the last
+ * CILIUM_KUBE_PROXY_REPLACEMENT env entry (names are case-sensitive), then the ConfigMap key, each
+ * file's content trimmed with Go's bytes.TrimSpace.
+ */
 function agentKubeProxyReplacement(agent: Obj | undefined, cm: Obj | undefined): string | undefined {
   let fromArgs: string | undefined;
   const args = [...(agent?.command ?? []), ...(agent?.args ?? [])].map(String);
   args.forEach((a, i) => {
-    const m = /^--?kube-proxy-replacement(?:=(.*))?$/.exec(a);
-    if (m) fromArgs = m[1] ?? args[i + 1];
+    const m = /^--kube-proxy-replacement(?:=([\s\S]*))?$/.exec(a);
+    // pflag takes the next argument as the value, whatever it is; with none the agent does not start.
+    if (m) fromArgs = m[1] ?? args[i + 1] ?? 'no value: "flag needs an argument", the agent does not start';
   });
   if (fromArgs !== undefined) return fromArgs;
   const env = ((agent?.env ?? []) as Obj[]).filter((e) => e.name === 'CILIUM_KUBE_PROXY_REPLACEMENT');
   if (env.length > 0) return String(env[env.length - 1]!.value ?? '');
   // Cilium's viper reads option names case-insensitively; two spellings with different values are a
   // coin toss (map order), so anything but a single agreed value is not "true".
-  const values = new Set(Object.entries((cm?.data ?? {}) as Record<string, unknown>).filter(([k]) => k.toLowerCase() === 'kube-proxy-replacement').map(([, v]) => String(v)));
+  const entries = Object.entries((cm?.data ?? {}) as Record<string, unknown>).filter(([k]) => k.toLowerCase() === 'kube-proxy-replacement');
+  // ConfigMap data are strings: anything else makes the API server refuse cilium-config.
+  const notString = entries.find(([, v]) => typeof v !== 'string');
+  if (notString) return `not a string (${JSON.stringify(notString[1])}): the API server refuses cilium-config`;
+  const values = new Set(entries.map(([, v]) => goTrim(String(v))));
   return values.size === 1 ? [...values][0] : values.size === 0 ? undefined : `ambiguous: ${[...values].join(' / ')}`;
 }
 
-export async function renderJob(chart: string, job: RenderJob, home: string): Promise<Rendered> {
+/** Go's unicode.IsSpace, for the agent's bytes.TrimSpace (written here, apart from the policy's copy). */
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const goTrim = (s: string): string => s.replace(GO_SPACE, '');
+
+export async function renderJob(chart: string, job: RenderJob, home: string, helmVersion?: string): Promise<Rendered> {
   // No kubeconfig: helm's default namespace is "default", as for a repo-server without one.
   const helmEnv = { PATH: process.env.PATH ?? '', HOME: home, KUBECONFIG: path.join(home, 'none'), HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home };
+  const bin = helmVersion ? (helmVersions().get(helmVersion) ?? helm()) : helm();
   let stdout: string;
   try {
-    ({ stdout } = await exec(helm(), ['template', chart, ...job.args, '--kube-version', KUBE_VERSION, '--include-crds'], { env: helmEnv, maxBuffer: 64 << 20, timeout: 60_000 }));
+    ({ stdout } = await exec(bin, ['template', chart, ...job.args, '--kube-version', KUBE_VERSION], { env: helmEnv, maxBuffer: 64 << 20, timeout: 60_000 }));
   } catch (err) {
     const stderr = String((err as { stderr?: string }).stderr ?? err);
-    if (/kubeProxyReplacement/.test(stderr)) return { bad: { R4: `helm refused: ${stderr.trim().split('\n').pop()}` } };
+    // The chart's own check (cilium-configmap.yaml): the render stops there, so only R4 is known.
+    if (/kubeProxyReplacement must be explicitly set/.test(stderr)) return { bad: { R4: `helm refused: ${stderr.trim().split('\n').pop()}` }, only: ['R4'] };
     return { bad: {}, error: stderr.trim() };
   }
   const docs = parseAllDocuments(stdout, { uniqueKeys: false })
@@ -188,8 +213,11 @@ export async function renderJob(chart: string, job: RenderJob, home: string): Pr
   const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'cilium-config');
   const ds = docs.find((d) => d.kind === 'DaemonSet' && d.metadata?.name === 'cilium');
   if (!cm || !ds) bad.R1 = 'no cilium-config or cilium DaemonSet rendered';
-  else if (cm.metadata.namespace !== 'kube-system' || ds.metadata.namespace !== 'kube-system') {
-    bad.R1 = `cilium-config in "${cm.metadata.namespace}", DaemonSet in "${ds.metadata.namespace}" (release namespace "${probe.data.namespace}")`;
+  else {
+    // Every namespaced object follows the release namespace (or namespaceOverride), except the
+    // Roles the chart puts in tls.secretsNamespace by design.
+    const stray = docs.find((d) => typeof d.metadata?.namespace === 'string' && d.metadata.namespace !== 'kube-system' && d.metadata.namespace !== 'cilium-secrets');
+    if (stray) bad.R1 = `${stray.kind} ${stray.metadata.name} in "${stray.metadata.namespace}" (release namespace "${probe.data.namespace}")`;
   }
   const agent = (ds?.spec?.template?.spec?.containers ?? []).find((c: Obj) => c.name === 'cilium-agent') as Obj | undefined;
   const kpr = agentKubeProxyReplacement(agent, cm);
@@ -199,4 +227,46 @@ export async function renderJob(chart: string, job: RenderJob, home: string): Pr
     bad['R4.endpoint'] = `the agent talks to ${String(env.KUBERNETES_SERVICE_HOST)}:${String(env.KUBERNETES_SERVICE_PORT)}, not KubePrism`;
   }
   return { bad };
+}
+
+/** Where cilium-guard is stricter than the chart on purpose (documented in README "How the engine decides"). */
+export const STRICTER: Array<{ rule: Guarded; when: RegExp; why: string }> = [
+  { rule: 'R2', when: /\{\{/, why: 'a templated releaseName hides the name from review; Helm may render it to "cilium", we still deny' },
+];
+
+/**
+ * Compares cilium-guard's findings (rule -> verdicts) with what the chart rendered for every job.
+ * A disagreement is a denial the render does not support (a false refusal), or a break the render
+ * shows that cilium-guard lets through without a denial (or, where some layer cannot be seen,
+ * without at least a warning). Returns the disagreements and the STRICTER entries that applied.
+ */
+export function compare(
+  app: Obj,
+  results: Rendered[],
+  invisible: string[],
+  findings: Map<string, Set<string>>,
+): { disagreements: string[]; stricter: number[]; agreed: number } {
+  const disagreements: string[] = [];
+  const stricter: number[] = [];
+  let agreed = 0;
+  const text = JSON.stringify(app);
+  for (const rule of GUARDED) {
+    if (results.some((r) => r.only && !r.only.includes(rule))) continue;
+    const chartBad = results.map((r) => r.bad[rule]).find((b) => b !== undefined);
+    const verdicts = findings.get(rule) ?? new Set<string>();
+    const denies = verdicts.has('deny');
+    const flags = denies || verdicts.has('warn');
+    if (denies && !chartBad) {
+      const i = STRICTER.findIndex((x) => x.rule === rule && x.when.test(text));
+      if (i >= 0) stricter.push(i);
+      else disagreements.push(`${rule}: cilium-guard denies, but the chart renders it fine`);
+    } else if (chartBad && rule !== 'R4.endpoint' && invisible.length === 0 && !denies) {
+      disagreements.push(`${rule}: the chart says ${chartBad}, and cilium-guard ${flags ? 'only warns' : 'lets it through'}`);
+    } else if (chartBad && !flags) {
+      disagreements.push(`${rule}: the chart says ${chartBad} (${invisible.join(', ') || 'all layers visible'}), and cilium-guard says nothing`);
+    } else agreed++;
+  }
+  // Helm rendered every job: a V1 denial ("Helm cannot read these values") is then wrong.
+  if ((findings.get('V1') ?? new Set()).has('deny')) disagreements.push('V1: cilium-guard says Helm cannot render these values, but it does');
+  return { disagreements, stricter, agreed };
 }

@@ -48,6 +48,8 @@ export interface EffectiveValues {
   get(path: readonly Segment[]): Lookup;
   /** The user's values as Helm folds them (what cannot be known left out; see unknowns()). */
   tree(): JsonObject;
+  /** The keys the visible layers put in the mapping at `path` (its values may still be unknown). */
+  keysAt(path: readonly Segment[]): string[];
   /** Keys whose value cannot be known, and why; key "*" for a layer that may set anything. */
   unknowns(): Array<{ key: string; why: string }>;
 }
@@ -345,6 +347,11 @@ class Evaluation implements EffectiveValues {
 
   tree(): JsonObject {
     return stripMarks(this.final) as JsonObject;
+  }
+
+  keysAt(path: readonly Segment[]): string[] {
+    const hit = walk(this.final, path);
+    return hit.found && isTable(hit.value) ? Object.keys(hit.value) : [];
   }
 
   unknowns(): Array<{ key: string; why: string }> {
