@@ -193,8 +193,11 @@ interface TagDirective {
 
 const ZERO_MARK: Mark = { index: 0, line: 0, column: 0 };
 
+/** Shared by every token that has no such bytes (never written to). */
+const NO_BYTES: number[] = [];
+
 function token(typ: Tok, start: Mark, end: Mark): Token {
-  return { typ, start, end, value: [], suffix: [], prefix: [], style: Style.ANY, major: 0, minor: 0 };
+  return { typ, start, end, value: NO_BYTES, suffix: NO_BYTES, prefix: NO_BYTES, style: Style.ANY, major: 0, minor: 0 };
 }
 
 function event(typ: Ev, start: Mark, end: Mark): YEvent {
@@ -221,7 +224,14 @@ const isDigitByte = (c: number): boolean => c >= 0x30 && c <= 0x39;
 const isHexByte = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 const asHex = (c: number): number => (c >= 0x41 && c <= 0x46 ? c - 0x41 + 10 : c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : c - 0x30);
 
-const latin1 = (bytes: number[]): string => Buffer.from(bytes).toString('latin1');
+function fromCharCodes(bytes: number[]): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 4096) out += String.fromCharCode(...bytes.slice(i, i + 4096));
+  return out;
+}
+
+/** Bytes as a string of one char per byte (tags and anchor names: compared, printed, never decoded). */
+const latin1 = (bytes: number[]): string => (bytes.length === 0 ? '' : fromCharCodes(bytes));
 
 /** dst = append(dst, src...) without spreading (a scalar can hold more bytes than a call takes arguments). */
 function append(dst: number[], src: number[]): void {
@@ -229,8 +239,16 @@ function append(dst: number[], src: number[]): void {
 }
 // ignoreBOM: keep a leading U+FEFF (a TextDecoder drops it by default; go-yaml keeps it inside scalars).
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** The scanner's bytes are always valid UTF-8 (input characters, escapes of valid code points). */
 function utf8(bytes: number[]): string {
-  return utf8Decoder.decode(Uint8Array.from(bytes));
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  return ascii ? fromCharCodes(bytes) : utf8Decoder.decode(Uint8Array.from(bytes));
 }
 
 const INPUT_RAW_BUFFER_SIZE = 512;
@@ -2808,8 +2826,10 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** o[k] = v as an own property, `__proto__` included (an assignment would set the prototype). */
 function defineOwn(o: Record<string, unknown>, k: string, v: unknown): void {
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 /** encoding/json: each byte that is not part of valid UTF-8 becomes U+FFFD (utf8.DecodeRuneInString, one byte). */
@@ -2913,35 +2933,32 @@ class JsonConverter {
   }
 
   private convertMap(m: GoMap): Converted {
-    // Group the entries by the JSON key they become (strMap[keyString] in Go).
-    const groups = new Map<string, { raw: Uint8Array; key: string; yamlKeys: GoValue[]; values: Converted[] }>();
+    // Group the entries by the JSON key they become (strMap[keyString] in Go). A key that is not valid UTF-8
+    // (`raw`, from !!binary) can only meet another such key.
+    const groups = new Map<string, { raw: Uint8Array | null; key: string; yamlKeys: GoValue[]; values: Converted[] }>();
     for (const [k, v] of m.all()) {
-      let raw: Uint8Array;
+      let raw: Uint8Array | null = null;
       let key: string;
       if (typeof k === 'string') {
         key = k;
-        raw = Buffer.from(k, 'utf8');
       } else if (typeof k === 'boolean') {
         key = k ? 'true' : 'false';
-        raw = Buffer.from(key);
       } else if (k === null) {
         throw new GoError(`unsupported map key of type: <nil>, key: <nil>, value: ${goSyntax(v)}`);
       } else if (Array.isArray(k) || k instanceof GoMap) {
         throw new Error('unhashable key');
       } else if (k.k === 'int') {
         key = k.v.toString();
-        raw = Buffer.from(key);
       } else if (k.k === 'float') {
         key = formatFloatG(k.v, 32, this.go);
         key = key === '+Inf' ? '.inf' : key === '-Inf' ? '-.inf' : key === 'NaN' ? '.nan' : key;
-        raw = Buffer.from(key);
       } else if (k.k === 'uint') {
         throw new GoError(`unsupported map key of type: uint64, key: 0x${k.v.toString(16)}, value: ${goSyntax(v)}`);
       } else {
         raw = k.b;
         key = goBytesToJsonString(k.b);
       }
-      const id = Buffer.from(raw).toString('latin1');
+      const id = raw === null ? 's' + key : 'x' + Buffer.from(raw).toString('hex');
       const c = this.convert(v);
       const g = groups.get(id);
       if (g === undefined) groups.set(id, { raw, key, yamlKeys: [k], values: [c] });
@@ -2951,7 +2968,7 @@ class JsonConverter {
       }
     }
     let bad = false;
-    const chosen: Array<{ raw: Uint8Array; key: string; value: Json }> = [];
+    const chosen: Array<{ raw: Uint8Array | null; key: string; value: Json }> = [];
     for (const g of groups.values()) {
       const first = g.values[0]!;
       if (g.values.length > 1) {
@@ -2968,9 +2985,12 @@ class JsonConverter {
       }
       chosen.push({ raw: g.raw, key: g.key, value: first.value });
     }
-    // json.Marshal writes the keys sorted by their bytes; two keys that only differ in invalid UTF-8 print the
-    // same, and json.Unmarshal keeps the later one.
-    if (chosen.some((c) => c.key.includes('\ufffd'))) chosen.sort((a, b) => goBytesCompare(a.raw, b.raw));
+    // json.Marshal writes the keys sorted by their bytes; a key that is not valid UTF-8 prints like the key with
+    // U+FFFD in its place, and json.Unmarshal keeps the later of two equal keys.
+    if (chosen.some((c) => c.raw !== null)) {
+      const bytesOf = (c: { raw: Uint8Array | null; key: string }): Uint8Array => c.raw ?? Buffer.from(c.key, 'utf8');
+      chosen.sort((a, b) => goBytesCompare(bytesOf(a), bytesOf(b)));
+    }
     const out: { [k: string]: Json } = {};
     for (const c of chosen) defineOwn(out, c.key, c.value);
     return { value: out, certainNonFinite: bad };
@@ -3038,7 +3058,7 @@ function goTrimSpace(s: string): string {
 }
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {
-  return Uint8Array.from(Buffer.concat(parts));
+  return Buffer.concat(parts);
 }
 
 /**
@@ -3076,19 +3096,27 @@ function yamlDocuments(b: Uint8Array, appendNewline: boolean): Uint8Array[] {
     if (line.length > 1 && line[line.length - 2] === C_CR) drop = 2;
     return { line: line.subarray(0, line.length - drop), isPrefix: false, eof: false };
   };
-  // LineReader.Read
-  const readLogicalLine = (): { line: Uint8Array; eof: boolean } => {
-    const parts: Uint8Array[] = [];
+  // LineReader.Read: the line's segments, then "\n" (kept as parts: a document is concatenated once).
+  const LF = Uint8Array.of(C_LF);
+  const readLogicalLine = (parts: Uint8Array[]): boolean => {
     let isPrefix = true;
     let eof = false;
     while (isPrefix && !eof) {
       const r = readLine();
-      parts.push(r.line);
+      if (r.line.length > 0) parts.push(r.line);
       isPrefix = r.isPrefix;
       eof = r.eof;
     }
-    parts.push(Uint8Array.of(C_LF));
-    return { line: concatBytes(parts), eof };
+    parts.push(LF);
+    return eof;
+  };
+  const startsWithSeparator = (parts: Uint8Array[]): boolean => {
+    let n = 0;
+    for (const part of parts) {
+      for (let i = 0; i < part.length && n < 3; i++, n++) if (part[i] !== 0x2d) return false;
+      if (n === 3) return true;
+    }
+    return false;
   };
   const docs: Uint8Array[] = [];
   // YAMLReader.Read, until io.EOF
@@ -3096,9 +3124,11 @@ function yamlDocuments(b: Uint8Array, appendNewline: boolean): Uint8Array[] {
     const buffer: Uint8Array[] = [];
     let doc: Uint8Array | null = null;
     for (;;) {
-      const { line, eof } = readLogicalLine();
-      if (line[0] === 0x2d && line[1] === 0x2d && line[2] === 0x2d) {
-        const trimmed = goTrimSpace(Buffer.from(line.subarray(3)).toString('utf8'));
+      const line: Uint8Array[] = [];
+      const eof = readLogicalLine(line);
+      if (startsWithSeparator(line)) {
+        const text = Buffer.concat(line).subarray(3).toString('utf8');
+        const trimmed = goTrimSpace(text);
         if (trimmed.length > 0 && trimmed[0] !== '#') {
           throw new GoError(`error reading yaml document: invalid Yaml document separator: ${trimmed}`);
         }
@@ -3112,7 +3142,7 @@ function yamlDocuments(b: Uint8Array, appendNewline: boolean): Uint8Array[] {
         if (buffer.length > 0) doc = concatBytes(buffer);
         break;
       }
-      buffer.push(line);
+      for (const part of line) buffer.push(part);
     }
     if (doc === null) return docs;
     docs.push(doc);
