@@ -55,9 +55,11 @@ build_oracle() {
   local dir="$CACHE/oracle-$key"
   if [[ ! -d "$dir" ]]; then
     log "building the Go oracles of test/oracle"
-    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -o "$dir.tmp/" ./cmd/...)
-    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    # A private temporary folder: test files that start at the same time may build at once.
+    local tmp
+    mkdir -p "$CACHE" && tmp="$(mktemp -d "$CACHE/oracle-$key.XXXXXX")"
+    (cd "$src" && GOFLAGS=-mod=mod go build -trimpath -o "$tmp/" ./cmd/...)
+    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
   fi
   echo "$dir"
 }

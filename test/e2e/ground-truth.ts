@@ -216,7 +216,8 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
   else {
     // Every namespaced object follows the release namespace (or namespaceOverride), except the
     // Roles the chart puts in tls.secretsNamespace by design.
-    const stray = docs.find((d) => typeof d.metadata?.namespace === 'string' && d.metadata.namespace !== 'kube-system' && d.metadata.namespace !== 'cilium-secrets');
+    // (A namespace that YAML reads as a number or boolean is no string: the API server refuses the object.)
+    const stray = docs.find((d) => d.metadata?.namespace !== undefined && d.metadata.namespace !== 'kube-system' && d.metadata.namespace !== 'cilium-secrets');
     if (stray) bad.R1 = `${stray.kind} ${stray.metadata.name} in "${stray.metadata.namespace}" (release namespace "${probe.data.namespace}")`;
   }
   const agent = (ds?.spec?.template?.spec?.containers ?? []).find((c: Obj) => c.name === 'cilium-agent') as Obj | undefined;

@@ -108,3 +108,13 @@ t.test('mergeMaps and coalesceValues as Helm', async (t) => {
   t.equal(({} as Obj).polluted, undefined);
   t.ok(Object.prototype.hasOwnProperty.call(mergeMaps({}, obj), '__proto__'), '__proto__ is kept as an own key');
 });
+
+t.test('chart defaults are the bottom layer, coalesced as Helm does', async (t) => {
+  const chartDefaults = { kubeProxyReplacement: 'false', securityContext: { capabilities: { ciliumAgent: ['SYS_MODULE', 'NET_ADMIN'] } } };
+  const a = app({ valuesObject: { securityContext: { privileged: false } }, parameters: [{ name: 'kubeProxyReplacement', value: 'null' }] });
+  const ev = effectiveValues(a, a.spec.source, 'spec.source', { version: '4.3', limits, chartDefaults });
+  t.match(ev.get(['securityContext', 'capabilities', 'ciliumAgent']), { state: 'default', value: ['SYS_MODULE', 'NET_ADMIN'], origin: { layer: 'chart' } }, 'lists come whole from the chart when nothing sets them');
+  t.match(ev.get(['kubeProxyReplacement']), { state: 'default', value: undefined, why: /null/ }, 'a user null deletes the default');
+  const set = app({ parameters: [{ name: 'securityContext.capabilities.ciliumAgent[0]', value: 'CHOWN' }] });
+  t.match(effectiveValues(set, set.spec.source, 'spec.source', { version: '4.3', limits, chartDefaults }).get(['securityContext', 'capabilities', 'ciliumAgent']), { state: 'set', value: ['CHOWN'] }, '--set list[0] against a chart default replaces the whole list');
+});

@@ -13,7 +13,7 @@ import { depthExceeds, type YamlLimits } from '../yaml11.js';
 import { jsonEqual } from '../json.js';
 import type { JsonObject } from '../types.js';
 import { readHelmValues } from './goyaml.js';
-import { deepCopy, isTable, mergeMaps } from './coalesce.js';
+import { coalesceValues, deepCopy, isTable, mergeMaps } from './coalesce.js';
 import { SYNC_TIME_VARS, appContext, templateOpts, type AppContext, type SetArg, type TemplateOpts } from './argocd-helm.js';
 import type { HelmVersion } from './helm-version.js';
 import { StrvalsError, parseInto, parseIntoFile, parseIntoString } from './strvals.js';
@@ -30,7 +30,8 @@ export interface ValueOrigin {
 
 export type Lookup =
   | { state: 'set'; value: unknown; origin: ValueOrigin }
-  | { state: 'default'; origin: ValueOrigin; why: string }
+  /** Nothing the user gave sets it; `value` is the chart's default when chart defaults were given. */
+  | { state: 'default'; origin: ValueOrigin; why: string; value?: unknown }
   | { state: 'unknown'; origin: ValueOrigin; why: string };
 
 export interface RenderError {
@@ -63,6 +64,8 @@ export interface EffectiveOptions {
   controlPlaneNamespaces?: readonly string[];
   /** The contents of helm.valueFiles, in order, when the caller has them (`align --app-values`). */
   valueFileContents?: JsonObject[];
+  /** The chart's values.yaml, when known: the bottom layer, coalesced as Helm does (coalesce.ts). */
+  chartDefaults?: JsonObject;
 }
 
 /** Marks a value that only exists where cilium-guard cannot look. Input containing it is refused. */
@@ -182,6 +185,7 @@ class Evaluation implements EffectiveValues {
   private readonly ambiguous: Ambiguity[] = [];
   private readonly hiddenWhy: string | null;
   private readonly cache = new Map<string, Lookup>();
+  private coalesced: JsonObject | null = null;
   private readonly argTrees = new Map<SetArg, JsonObject | null>();
 
   constructor(
@@ -393,6 +397,11 @@ class Evaluation implements EffectiveValues {
     }
     if (hit.found && hit.value !== null) return { state: 'set', value: hit.value, origin };
     const why = hit.found ? `${origin.fieldPath} is null, which deletes ${name}` : parentNotTable(this.final, path) ?? `${name} is not set, so the chart default applies`;
+    if (this.o.chartDefaults) {
+      this.coalesced ??= coalesceValues(this.o.chartDefaults, this.final, this.o.version);
+      const d = walk(this.coalesced, path);
+      if (d.found && d.value !== null) return { state: 'default', origin: { layer: 'chart', fieldPath: origin.fieldPath }, why, value: d.value };
+    }
     return { state: 'default', origin, why };
   }
 
