@@ -237,6 +237,7 @@ const latin1 = (bytes: number[]): string => (bytes.length === 0 ? '' : fromCharC
 function append(dst: number[], src: number[]): void {
   for (let i = 0; i < src.length; i++) dst.push(src[i]!);
 }
+
 // ignoreBOM: keep a leading U+FEFF (a TextDecoder drops it by default; go-yaml keeps it inside scalars).
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** The scanner's bytes are always valid UTF-8 (input characters, escapes of valid code points). */
@@ -2978,7 +2979,8 @@ class JsonConverter {
         } else {
           // Go keeps one of them at random; only an error in every one of them is certain.
           bad ||= g.values.every((c) => c.certainNonFinite);
-          this.unknowable ??= `cannot be read exactly: the YAML keys ${g.yamlKeys.map(goSyntaxKey).join(' and ')} all become the JSON key ${JSON.stringify(g.key)}, with different values, and which one Helm keeps depends on Go's random map order`;
+          const keys = g.yamlKeys.map(goSyntaxKey);
+          this.unknowable ??= `cannot be read exactly: the YAML keys ${keys.join(' and ')} ${keys.length === 2 ? 'both' : 'all'} become the JSON key ${JSON.stringify(g.key)}, with different values, and which one Helm keeps depends on Go's random map order`;
         }
       } else {
         bad ||= first.certainNonFinite;
