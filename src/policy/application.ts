@@ -163,7 +163,8 @@ function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Viol
   const kpr = ev.get(['kubeProxyReplacement']);
   // Unknown (null) when invisible layers or parameter order decide it; overrides may still decide.
   const chartValue = kpr.state === 'unknown' ? null : kpr.state === 'set' && helmToString(kpr.value) !== '' ? helmToString(kpr.value) : 'false';
-  if (chartValue !== null && chartValue !== 'true' && chartValue !== 'false') {
+  // (A value the policy counts as on, such as "strict" for a 1.14 chart, is the chart's to accept.)
+  if (chartValue !== null && chartValue !== 'true' && chartValue !== 'false' && !kprOn(chartValue, config)) {
     const hint =
       chartValue.toLowerCase() === 'true'
         ? ' (the chart compares case-sensitively)'
@@ -355,7 +356,39 @@ function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config
     { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces },
     ctx,
   );
-  const view: SourceView = { src, ev };
+  const views = ev.alternatives();
+  if (views.length === 1) return checkView({ src, ev }, config);
+  // The outcome depends on the order Argo CD passes parameters in: a rule is broken for certain
+  // only if it is broken in every order that renders; in some orders only, it is a warning.
+  const results = views.map((v) => ({ view: v, found: checkView({ src, ev: v }, config) }));
+  const rendering = results.filter((r) => r.view.error === null);
+  if (rendering.length === 0) return results[0]?.found ?? [];
+  const out: Violation[] = [];
+  const failing = results.find((r) => r.view.error !== null);
+  if (failing?.view.error) {
+    out.push({ rule: 'V1', path: failing.view.error.fieldPath, certain: false, message: `${failing.view.error.message} (${failing.view.orderNote}; Argo CD passes parameters in random order)` });
+  }
+  const rules = new Set(rendering.flatMap((r) => r.found.map((v) => v.rule)));
+  for (const rule of rules) {
+    const inEvery = rendering.every((r) => r.found.some((v) => v.rule === rule && v.certain));
+    for (const r of rendering) {
+      const mine = r.found.filter((v) => v.rule === rule);
+      if (mine.length === 0) continue;
+      out.push(
+        ...mine.map((v) =>
+          inEvery
+            ? { ...v, message: `${v.message} (whichever order Argo CD passes the parameters in)` }
+            : { ...v, certain: false, message: `${v.message} (${r.view.orderNote}; Argo CD passes parameters in random order)` },
+        ),
+      );
+      if (inEvery) break;
+    }
+  }
+  return out;
+}
+
+function checkView(view: SourceView, config: PolicyConfig): Violation[] {
+  const { ev } = view;
   if (ev.error) {
     return [
       { rule: 'V1', path: ev.error.fieldPath, certain: ev.error.certain, message: ev.error.message },

@@ -124,9 +124,16 @@ t.test('false refusals', async (t) => {
   t.same(denied(review(obj)), ['R3'], "an object's own annotations do");
 });
 
-t.test('parameters whose outcome depends on Go map order are unknown, never guessed', async (t) => {
-  const d = review(withParams({ name: 'extraConfig', value: 'x' }, { name: 'extraConfig.kube-proxy-replacement', value: 'false' }));
-  t.same(denied(d), []);
-  t.ok(warned(d).includes('R4'), 'warned');
-  t.match(d.warnings.join('\n'), /random order/);
+t.test('parameters whose outcome depends on Go map order: bad in every order is denied, in some only warned', async (t) => {
+  const someFail = review(withParams({ name: 'extraConfig', value: 'x' }, { name: 'extraConfig.kube-proxy-replacement', value: 'false' }));
+  t.same(denied(someFail), [], 'one order renders fine, the other makes Helm refuse');
+  t.same(warned(someFail), ['V1']);
+  t.match(someFail.warnings.join('\n'), /random order/);
+  const every = review(withParams({ name: 'kubeProxyReplacement=false,foo', value: 'x' }, { name: 'kubeProxyReplacement', value: '7445' }));
+  t.same(denied(every), ['R4'], 'false in one order, a value the chart refuses in the other');
+  t.match(every.message, /whichever order/);
+  const some = review(withParams({ name: 'kubeProxyReplacement=false,foo', value: 'x' }, { name: 'kubeProxyReplacement', value: 'true' }));
+  t.same(denied(some), []);
+  t.same(warned(some), ['R4'], 'off in one order only');
+  t.match(some.warnings.join('\n'), /if Argo CD passes spec\.source\.helm\.parameters\[\d\] then/);
 });

@@ -53,6 +53,14 @@ export interface EffectiveValues {
   keysAt(path: readonly Segment[]): string[];
   /** Keys whose value cannot be known, and why; key "*" for a layer that may set anything. */
   unknowns(): Array<{ key: string; why: string }>;
+  /**
+   * Where the outcome depends on the order Argo CD passes parameters in (a Go map): one view per
+   * distinct outcome, each with that order fixed, so a rule can tell "bad in every order" from
+   * "bad in some". Otherwise just this view.
+   */
+  alternatives(): EffectiveValues[];
+  /** Describes the order a view from alternatives() fixes; empty for the view itself. */
+  readonly orderNote: string;
 }
 
 export interface EffectiveOptions {
@@ -175,7 +183,12 @@ interface Ambiguity {
   why: string;
   fieldPath: string;
   args: Set<SetArg>;
+  /** One order per distinct outcome, when every order could be tried. */
+  orders: SetArg[][] | null;
 }
+
+/** Most concrete-order views alternatives() builds; beyond, the keys stay unknown. */
+const MAX_WORLDS = 16;
 
 class Evaluation implements EffectiveValues {
   error: RenderError | null = null;
@@ -187,13 +200,19 @@ class Evaluation implements EffectiveValues {
   private readonly cache = new Map<string, Lookup>();
   private coalesced: JsonObject | null = null;
   private readonly argTrees = new Map<SetArg, JsonObject | null>();
+  readonly orderNote: string;
+  private readonly fixedOrder: boolean;
 
   constructor(
     readonly opts: TemplateOpts,
     private readonly helm: JsonObject,
     private readonly o: EffectiveOptions,
+    /** A fixed argument order (a view of alternatives()): no order is then ambiguous. */
+    fixed?: { args: SetArg[]; note: string },
   ) {
-    this.args = [...opts.set, ...opts.setString, ...opts.setFile];
+    this.args = fixed ? fixed.args : [...opts.set, ...opts.setString, ...opts.setFile];
+    this.orderNote = fixed?.note ?? '';
+    this.fixedOrder = fixed !== undefined;
     const why: string[] = [];
     if (o.hidden) why.push(o.hidden);
     if (opts.valueFiles.length > 0 && !o.valueFileContents) why.push(`value files (${opts.valueFiles.join(', ')}) that cilium-guard cannot read`);
@@ -232,7 +251,7 @@ class Evaluation implements EffectiveValues {
         this.extra = { tree: read.value, layer: 'values', fieldPath: ev.fieldPath };
       }
     }
-    this.findAmbiguities();
+    if (!this.fixedOrder) this.findAmbiguities();
     const folded = this.fold({});
     if (!folded.ok) {
       this.error = folded.error;
@@ -277,16 +296,18 @@ class Evaluation implements EffectiveValues {
         if (comp.length < 2) continue;
         const fieldPath = comp.map((a) => a.fieldPath).join(', ');
         const why = `parameters ${fieldPath} set overlapping keys and Argo CD passes them to Helm in random order (a Go map)`;
-        if (comp.length > MAX_PERMUTED || !this.orderIndependent(comp, keys)) {
-          this.ambiguous.push({ keys, why, fieldPath: comp[0]?.fieldPath ?? '', args: new Set(comp) });
+        const orders = comp.length > MAX_PERMUTED ? null : this.distinctOrders(comp, keys);
+        if (orders === null || orders.length > 1) {
+          this.ambiguous.push({ keys, why, fieldPath: comp[0]?.fieldPath ?? '', args: new Set(comp), orders });
         }
       }
     }
   }
 
-  private orderIndependent(comp: SetArg[], keys: Set<string>): boolean {
+  /** One order per distinct outcome of a group of arguments (its keys and whether Helm fails). */
+  private distinctOrders(comp: SetArg[], keys: Set<string>): SetArg[][] {
     const base = this.extra ? deepCopy(this.extra.tree) : {};
-    let first: { outcome: unknown } | null = null;
+    const found: Array<{ outcome: unknown; order: SetArg[] }> = [];
     for (const order of permutations(comp)) {
       const tree = deepCopy(base);
       let outcome: unknown;
@@ -296,10 +317,33 @@ class Evaluation implements EffectiveValues {
       } catch {
         outcome = 'error';
       }
-      if (first === null) first = { outcome };
-      else if (!jsonEqual(outcome, first.outcome)) return false;
+      if (!found.some((f) => jsonEqual(f.outcome, outcome))) found.push({ outcome, order });
     }
-    return true;
+    return found.map((f) => f.order);
+  }
+
+  alternatives(): EffectiveValues[] {
+    if (this.ambiguous.length === 0 || this.ambiguous.some((a) => a.orders === null)) return [this];
+    let worlds: SetArg[][][] = [[]];
+    for (const a of this.ambiguous) {
+      worlds = worlds.flatMap((w) => (a.orders as SetArg[][]).map((o) => [...w, o]));
+      if (worlds.length > MAX_WORLDS) return [this];
+    }
+    return worlds.map((chosen) => {
+      const inOrder = new Map<SetArg, SetArg[]>();
+      chosen.forEach((order, i) => inOrder.set([...(this.ambiguous[i] as Ambiguity).args][0] as SetArg, order));
+      const placed = new Set(chosen.flat());
+      // Each ambiguous group in its chosen order, where its first argument stood; groups of
+      // different flags keep Helm's order (--set, --set-string, --set-file), as do other arguments.
+      const args: SetArg[] = [];
+      for (const arg of this.args) {
+        const group = inOrder.get(arg);
+        if (group) args.push(...group);
+        else if (!placed.has(arg)) args.push(arg);
+      }
+      const note = chosen.map((order) => order.map((a) => a.fieldPath).join(' then ')).join('; ');
+      return new Evaluation(this.opts, this.helm, this.o, { args, note: `if Argo CD passes ${note}` });
+    });
   }
 
   /** The user's values for one content of the invisible layers. */
