@@ -6,12 +6,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+
+	"cilium-guard.local/oracle/internal/lines"
 
 	"sigs.k8s.io/yaml"
 )
@@ -60,39 +58,17 @@ func read(text string) (ans answer) {
 }
 
 func main() {
-	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	for {
-		line, err := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var req struct {
-				Text string `json:"text"`
-			}
-			if uerr := json.Unmarshal(line, &req); uerr != nil {
-				fmt.Fprintf(os.Stderr, "exclusions: bad request: %v\n", uerr)
-				os.Exit(2)
-			}
-			ans := read(req.Text)
-			if ans.OK && ans.Value == nil {
-				ans.Value = []entry{}
-			}
-			if eerr := enc.Encode(ans); eerr != nil {
-				fmt.Fprintf(os.Stderr, "exclusions: %v\n", eerr)
-				os.Exit(1)
-			}
-			if in.Buffered() == 0 {
-				out.Flush()
-			}
+	lines.Serve("exclusions", func(line []byte) (any, error) {
+		var req struct {
+			Text string `json:"text"`
 		}
-		if err == io.EOF {
-			return
+		if err := json.Unmarshal(line, &req); err != nil {
+			return nil, fmt.Errorf("bad request: %w", err)
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "exclusions: %v\n", err)
-			os.Exit(1)
+		ans := read(req.Text)
+		if ans.OK && ans.Value == nil {
+			ans.Value = []entry{}
 		}
-	}
+		return ans, nil
+	})
 }

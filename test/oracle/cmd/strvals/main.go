@@ -12,13 +12,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
+
+	"cilium-guard.local/oracle/internal/lines"
 
 	strvals3 "helm.sh/helm/v3/pkg/strvals"
 	strvals4 "helm.sh/helm/v4/pkg/strvals"
@@ -112,39 +110,14 @@ func run(req request) (a answer) {
 }
 
 func main() {
-	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	for {
-		line, err := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var req request
-			if uerr := json.Unmarshal(line, &req); uerr != nil {
-				fmt.Fprintf(os.Stderr, "strvals: line is not a request: %v\n", uerr)
-				os.Exit(2)
-			}
-			if cerr := check(req); cerr != nil {
-				fmt.Fprintf(os.Stderr, "strvals: %v\n", cerr)
-				os.Exit(2)
-			}
-			a := run(req)
-			if eerr := enc.Encode(a); eerr != nil {
-				fmt.Fprintf(os.Stderr, "strvals: %v\n", eerr)
-				os.Exit(1)
-			}
-			// One answer per question, readable as soon as it is asked.
-			if in.Buffered() == 0 {
-				out.Flush()
-			}
+	lines.Serve("strvals", func(line []byte) (any, error) {
+		var req request
+		if err := json.Unmarshal(line, &req); err != nil {
+			return nil, fmt.Errorf("line is not a request: %w", err)
 		}
-		if err == io.EOF {
-			return
+		if err := check(req); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "strvals: %v\n", err)
-			os.Exit(1)
-		}
-	}
+		return run(req), nil
+	})
 }

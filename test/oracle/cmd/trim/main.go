@@ -5,49 +5,26 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
+
+	"cilium-guard.local/oracle/internal/lines"
 )
 
 func main() {
-	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	for {
-		line, err := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			var s string
-			if uerr := json.Unmarshal(line, &s); uerr != nil {
-				fmt.Fprintf(os.Stderr, "trim: line is not a JSON string: %v\n", uerr)
-				os.Exit(2)
-			}
-			trimmed := strings.TrimSpace(s)
-			if b := string(bytes.TrimSpace([]byte(s))); b != trimmed {
-				fmt.Fprintf(os.Stderr, "trim: strings.TrimSpace %q and bytes.TrimSpace %q differ\n", trimmed, b)
-				os.Exit(3)
-			}
-			if eerr := enc.Encode(trimmed); eerr != nil {
-				fmt.Fprintf(os.Stderr, "trim: %v\n", eerr)
-				os.Exit(1)
-			}
-			// One answer per question, readable as soon as it is asked.
-			if in.Buffered() == 0 {
-				out.Flush()
-			}
+	lines.Serve("trim", func(line []byte) (any, error) {
+		var s string
+		if err := json.Unmarshal(line, &s); err != nil {
+			return nil, fmt.Errorf("line is not a JSON string: %w", err)
 		}
-		if err == io.EOF {
-			return
+		trimmed := strings.TrimSpace(s)
+		if b := string(bytes.TrimSpace([]byte(s))); b != trimmed {
+			fmt.Fprintf(os.Stderr, "trim: strings.TrimSpace %q and bytes.TrimSpace %q differ\n", trimmed, b)
+			os.Exit(3)
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "trim: %v\n", err)
-			os.Exit(1)
-		}
-	}
+		return trimmed, nil
+	})
 }
