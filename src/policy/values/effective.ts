@@ -156,17 +156,6 @@ function strvalsError(arg: SetArg, err: unknown): RenderError {
   };
 }
 
-/** Top-level keys one argument writes, parsed on its own (null: it fails whatever comes before). */
-function keysOf(arg: SetArg, version: HelmVersion): string[] | null {
-  const probe: JsonObject = {};
-  try {
-    applyArg(arg, probe, version);
-  } catch {
-    return null;
-  }
-  return Object.keys(probe);
-}
-
 function* permutations<T>(items: T[]): Generator<T[]> {
   if (items.length <= 1) {
     yield items;
@@ -266,7 +255,7 @@ class Evaluation implements EffectiveValues {
       if (group.length < 2) continue;
       const byKey = new Map<string, SetArg[]>();
       for (const arg of group) {
-        for (const k of keysOf(arg, this.o.version) ?? []) {
+        for (const k of this.keysOf(arg)) {
           const list = byKey.get(k) ?? [];
           list.push(arg);
           byKey.set(k, list);
@@ -283,7 +272,7 @@ class Evaluation implements EffectiveValues {
         while (stack.length > 0) {
           const a = stack.pop() as SetArg;
           comp.push(a);
-          for (const k of keysOf(a, this.o.version) ?? []) {
+          for (const k of this.keysOf(a)) {
             keys.add(k);
             for (const b of byKey.get(k) ?? []) {
               if (!seen.has(b)) {
@@ -380,10 +369,36 @@ class Evaluation implements EffectiveValues {
     return this.argTrees.get(arg) ?? null;
   }
 
+  /**
+   * Top-level keys one argument writes, parsed on its own (none if it fails whatever comes before).
+   * A plain name (letters, digits, `_`, `-`, then `.`, `[` or `=`) with a value that cannot open a
+   * `{…}` list writes exactly its first name segment: no need to parse it (50,000 parameters happen).
+   */
+  private keysOf(arg: SetArg): string[] {
+    const plain = /^([A-Za-z0-9_-]+)[.[=]/.exec(arg.arg);
+    if (plain && !arg.arg.slice(arg.name.length + 1).startsWith('{') && /^[A-Za-z0-9_.[\]-]*$/.test(arg.name)) return [plain[1] as string];
+    const t = this.argTree(arg);
+    return t ? Object.keys(t) : [];
+  }
+
+  /** Indexes of the arguments that write each top-level key, built once (50,000 parameters happen). */
+  private argsByKey: Map<string, number[]> | null = null;
+
   /** The last visible layer whose own content reaches `path` (the key, a parent, or a child). */
   private origin(path: readonly Segment[]): ValueOrigin | null {
-    for (let i = this.args.length - 1; i >= 0; i--) {
-      const arg = this.args[i] as SetArg;
+    if (!this.argsByKey) {
+      this.argsByKey = new Map();
+      this.args.forEach((arg, i) => {
+        for (const k of this.keysOf(arg)) {
+          const list = this.argsByKey?.get(k) ?? [];
+          list.push(i);
+          this.argsByKey?.set(k, list);
+        }
+      });
+    }
+    const candidates = typeof path[0] === 'string' ? (this.argsByKey.get(path[0]) ?? []) : [];
+    for (let j = candidates.length - 1; j >= 0; j--) {
+      const arg = this.args[candidates[j] as number] as SetArg;
       const t = this.argTree(arg);
       if (t && reaches(t, path)) return { layer: arg.flag, fieldPath: `${arg.fieldPath}` };
     }
