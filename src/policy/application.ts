@@ -2,13 +2,20 @@
 // effective Helm values of each rendered source, computed as Argo CD and Helm compute them
 // (values/effective.ts).
 import { yamlLimits, type PolicyConfig } from './config.js';
-import { OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
+import { CHART_DEFAULTS, OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
 import { goTrimSpace } from './gostrings.js';
 import { ciliumApplicationReason, obj, operationSources, specSources, str, type RenderSource } from './identify.js';
 import { checkSyncOptions } from './sync-options.js';
+import { talosViolations } from './talos.js';
 import type { JsonObject, RuleId, Violation } from './types.js';
 import { appContext, type AppContext } from './values/argocd-helm.js';
-import { effectiveValues, type EffectiveValues, type Lookup } from './values/effective.js';
+import { effectiveValues } from './values/effective.js';
+import { ciliumConfigValue, describeValue, helmToString, unknownViolation, type ConfigEntry, type SourceView, type Unknown } from './view.js';
+
+/** The chart defaults the rules read (a partial values.yaml), as a plain tree. */
+const CHART_DEFAULTS_TREE = JSON.parse(JSON.stringify(CHART_DEFAULTS)) as JsonObject;
+
+export { helmToString };
 
 export const CASCADE_FINALIZERS = [
   'resources-finalizer.argocd.argoproj.io',
@@ -21,31 +28,6 @@ function hiddenLayerOf(src: RenderSource): string | null {
     return `the chart directory ${str(src.source.path)} in Git (its values.yaml and .argocd-source*.yaml overrides) that cilium-guard cannot read`;
   }
   return null;
-}
-
-type Unknown = Lookup & { state: 'unknown' };
-
-/** Turns a lookup that cannot be decided into a warning-strength violation. */
-function unknownViolation(rule: RuleId, key: string, lookup: Unknown, want: string): Violation {
-  return {
-    rule,
-    path: lookup.origin.fieldPath,
-    subject: key,
-    certain: false,
-    message: `${key} cannot be known before the sync: it may come from ${lookup.why}; pin ${key}: ${want} in valuesObject or parameters`,
-  };
-}
-
-function describeValue(v: unknown): string {
-  return v === undefined ? 'unset' : JSON.stringify(v);
-}
-
-/** Go template `toString` (sprig strval) of a Helm value. */
-export function helmToString(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'boolean' || typeof v === 'number') return String(v);
-  return JSON.stringify(v);
 }
 
 /** Sprig `default`'s notion of empty: such a namespaceOverride falls through to the release namespace. */
@@ -215,42 +197,31 @@ function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Viol
     }
   }
 
-  // cilium-config: the chart writes `kube-proxy-replacement` from kubeProxyReplacement; extraConfig is
-  // appended after it, so the same key replaces it and a case variant becomes a second file that
-  // viper reads as the same option.
-  const extra = ev.get(['extraConfig']);
-  if (extra.state === 'unknown') {
-    const own = ev.get(['extraConfig', 'kube-proxy-replacement']);
-    if (own.state === 'unknown') return [unknownViolation('R4', 'extraConfig.kube-proxy-replacement', own, 'true (or leave it out)')];
+  // cilium-config: the chart writes `kube-proxy-replacement` from kubeProxyReplacement; extraConfig
+  // can replace it or add case variants (view.ts ciliumConfigValue).
+  const chartEntry: ConfigEntry = { key: 'kube-proxy-replacement', value: chartValue, raw: kpr.state === 'set' ? kpr.value : undefined, path: kpr.origin.fieldPath, ...(kpr.state === 'unknown' ? { lookup: kpr } : {}) };
+  const cfg = ciliumConfigValue(ev, 'kube-proxy-replacement', chartEntry);
+  if (cfg.state === 'unknown') return [unknownViolation('R4', 'extraConfig.kube-proxy-replacement', cfg.lookup, 'true (or leave it out)')];
+  if (cfg.state === 'not-string') {
+    const { key: k, raw: v, path } = cfg.entry;
+    return bad(path, v, `extraConfig["${k}"] is ${describeValue(v)}, not a string: ConfigMap data must be strings, so the API server refuses cilium-config and the sync fails; write it quoted ("true")`);
   }
-  const entries = new Map<string, { value: string | null; raw: unknown; path: string }>();
-  entries.set('kube-proxy-replacement', { value: chartValue, raw: kpr.state === 'set' ? kpr.value : undefined, path: kpr.origin.fieldPath });
-  for (const k of ev.keysAt(['extraConfig'])) {
-    if (k.toLowerCase() !== 'kube-proxy-replacement') continue;
-    const e = ev.get(['extraConfig', k]);
-    const v = e.state === 'set' ? e.value : undefined;
-    if (e.state === 'set' && typeof v !== 'string') {
-      // toYaml writes it unquoted: ConfigMap data must be strings, so the API server refuses cilium-config.
-      return bad(e.origin.fieldPath, v, `extraConfig["${k}"] is ${describeValue(v)}, not a string: ConfigMap data must be strings, so the API server refuses cilium-config and the sync fails; write it quoted ("true")`);
-    }
-    entries.set(k, { value: e.state === 'unknown' ? null : goTrimSpace(helmToString(v)), raw: v, path: e.origin.fieldPath });
-  }
-  if ([...entries.values()].some((e) => e.value === null)) {
+  if (cfg.state === 'partly-unknown') {
     // The chart's own key is unknown: only an extraConfig variant that is off is bad in every case.
-    const off = [...entries].find(([, e]) => e.value !== null && !kprOn(e.value, config));
+    const off = cfg.entries.find((e) => e.value !== null && !kprOn(e.value, config));
     if (off) {
-      return bad(off[1].path, off[1].raw, `extraConfig["${off[0]}"] is ${describeValue(off[1].raw)} (${off[1].path}); the agent reads option names case-insensitively, so beside the chart's kube-proxy-replacement this switches it off or makes it a coin toss; remove it`);
+      return bad(off.path, off.raw, `extraConfig["${off.key}"] is ${describeValue(off.raw)} (${off.path}); the agent reads option names case-insensitively, so beside the chart's kube-proxy-replacement this switches it off or makes it a coin toss; remove it`);
     }
-    const unknown = kpr.state === 'unknown' ? kpr : ([...entries.keys()].map((k) => ev.get(['extraConfig', k])).find((l) => l.state === 'unknown') as Unknown);
+    const unknown = cfg.entries.find((e) => e.lookup)?.lookup as Unknown;
     return [unknownViolation('R4', 'kubeProxyReplacement', unknown, 'true')];
   }
-  const values = new Set([...entries.values()].map((e) => e.value));
-  if (values.size > 1) {
-    const keys = [...entries.keys()].map((k) => JSON.stringify(k)).join(' and ');
-    const first = [...entries.values()].find((e) => !kprOn(e.value as string, config)) ?? [...entries.values()][0];
+  if (cfg.state === 'conflict') {
+    const keys = cfg.entries.map((e) => JSON.stringify(e.key)).join(' and ');
+    const first = cfg.entries.find((e) => !kprOn(e.value as string, config)) ?? cfg.entries[0];
     return bad(first?.path ?? kpr.origin.fieldPath, first?.raw, `cilium-config would hold ${keys}, which the agent reads as one option (case-insensitively) with different values, so which one wins is a coin toss; set kubeProxyReplacement: true and remove the extraConfig variants`);
   }
-  if (kprOn([...values][0] as string, config)) return [];
+  const entries = new Map(cfg.entries.map((e) => [e.key, e]));
+  if (kprOn(cfg.value as string, config)) return [];
   const exact = entries.get('kube-proxy-replacement');
   if (exact && exact.path !== kpr.origin.fieldPath) {
     return bad(exact.path, exact.raw, `extraConfig["kube-proxy-replacement"] is ${describeValue(exact.raw)} (${exact.path}) and overrides kubeProxyReplacement in cilium-config; remove it or set it to "true"`);
@@ -262,7 +233,12 @@ function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Viol
   return bad(kpr.origin.fieldPath, raw, `kubeProxyReplacement is ${describeValue(raw)} at ${kpr.origin.fieldPath}, which switches kube-proxy replacement off; ${fix}`);
 }
 
-function checkEndpoint(view: SourceView, config: PolicyConfig): Violation[] {
+/**
+ * R4.endpoint: without kube-proxy the agent reaches the API server only through k8sServiceHost and
+ * k8sServicePort. Empty (or unset) while kube-proxy replacement is on: the agent cannot reach the API
+ * server at all, a denial. Another host or port (or one that cannot be seen) may work: a warning.
+ */
+function checkEndpoint(view: SourceView, config: PolicyConfig, kprIsOn: boolean): Violation[] {
   const ev = view.ev;
   const out: Violation[] = [];
   const ref = ev.get(['k8sServiceHostRef', 'name']);
@@ -288,16 +264,27 @@ function checkEndpoint(view: SourceView, config: PolicyConfig): Violation[] {
       continue;
     }
     const s = found.state === 'set' ? helmToString(found.value) : '';
-    if (s !== want) {
+    if (s === want) continue;
+    const is = found.state === 'set' && s !== '' ? describeValue(found.value) : 'empty';
+    if (s === '' && kprIsOn) {
       out.push({
         rule: 'R4.endpoint',
         path: found.origin.fieldPath,
         subject: key,
         value: found.state === 'set' ? found.value : undefined,
         certain: true,
-        message: `${key} is ${found.state === 'set' ? describeValue(found.value) : 'not set'}; without kube-proxy Cilium must reach the API server through KubePrism: set ${key}: ${want}`,
+        message: `${key} is ${found.state === 'set' ? describeValue(found.value) : 'not set'} while kube-proxy replacement is on: with no kube-proxy the agent cannot reach the API server, so Cilium cannot start; set ${key}: ${want} (KubePrism)`,
       });
+      continue;
     }
+    out.push({
+      rule: 'R4.endpoint',
+      path: found.origin.fieldPath,
+      subject: key,
+      value: found.state === 'set' ? found.value : undefined,
+      certain: false,
+      message: `${key} is ${is}; on Talos, without kube-proxy, Cilium should reach the API server through KubePrism: set ${key}: ${want} (only a warning: another endpoint can work)`,
+    });
   }
   return out;
 }
@@ -332,11 +319,6 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
   return out;
 }
 
-interface SourceView {
-  src: RenderSource;
-  ev: EffectiveValues;
-}
-
 function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): Violation[] {
   if (src.kind === 'opaque') {
     return [
@@ -353,7 +335,7 @@ function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config
     app,
     src.source,
     src.path,
-    { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces },
+    { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces, chartDefaults: CHART_DEFAULTS_TREE },
     ctx,
   );
   const views = ev.alternatives();
@@ -395,12 +377,15 @@ function checkView(view: SourceView, config: PolicyConfig): Violation[] {
       ...checkReleaseName(view, config),
     ];
   }
+  const kpr = checkKubeProxyReplacement(view, config);
   return [
     ...checkNamespace(view, config),
     ...checkReleaseName(view, config),
-    ...checkKubeProxyReplacement(view, config),
-    ...checkEndpoint(view, config),
+    ...kpr,
+    // Kube-proxy replacement is on for certain only when R4 finds nothing at all.
+    ...checkEndpoint(view, config, kpr.length === 0),
     ...checkAnnotationBypass(view, config),
+    ...talosViolations(view, config),
   ];
 }
 

@@ -61,6 +61,10 @@ export interface PolicyConfig {
      */
     version: HelmVersion;
   };
+  talos: {
+    /** The cluster runs Talos Linux: T1 and T2 apply. False turns the Talos profile off. */
+    enabled: boolean;
+  };
   limits: {
     /** Largest Helm values string (bytes) the engine parses. */
     valuesBytes: number;
@@ -78,7 +82,7 @@ export const DEFAULT_RULE_MODES: Record<RuleId, Mode> = {
   R3: 'deny',
   'R3.replace': 'deny',
   R4: 'deny',
-  'R4.endpoint': 'warn',
+  'R4.endpoint': 'deny',
   R5: 'deny',
   V1: 'deny',
   A1: 'warn',
@@ -86,6 +90,8 @@ export const DEFAULT_RULE_MODES: Record<RuleId, Mode> = {
   C1: 'deny',
   C2: 'deny',
   M1: 'deny',
+  T1: 'deny',
+  T2: 'deny',
 };
 
 export function defaultConfig(): PolicyConfig {
@@ -114,6 +120,7 @@ export function defaultConfig(): PolicyConfig {
     },
     breakGlass: { groups: ['cilium-guard:break-glass'], users: [] },
     helm: { version: DEFAULT_HELM_VERSION },
+    talos: { enabled: true },
     // 256 KiB: the chart's whole values.yaml (comments included) is about 160 KB and reads in ~60 ms;
     // the worst 256 KiB (one small node per line) takes ~0.7 s on the CI machine, 1 MiB ~3 s.
     limits: { valuesBytes: 256 * 1024, yamlAliases: 100, depth: 64 },
@@ -183,6 +190,11 @@ export const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: { version: { enum: [...HELM_VERSIONS] } },
+    },
+    talos: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' } },
     },
     limits: {
       type: 'object',

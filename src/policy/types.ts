@@ -41,7 +41,7 @@ export const RULE_IDS = [
   'R3', // syncOptions contain exactly ServerSideApply=true
   'R3.replace', // Replace=true beside it (takes precedence over SSA)
   'R4', // effective kubeProxyReplacement is true
-  'R4.endpoint', // k8sServiceHost/k8sServicePort stay on KubePrism
+  'R4.endpoint', // k8sServiceHost/k8sServicePort set (deny when empty) and on KubePrism (warn otherwise)
   'R5', // operation.sync.manifests bypass the repository entirely
   'V1', // Helm values must be readable within bounds
   'A1', // an ApplicationSet's Cilium Applications can be judged before generation
@@ -49,6 +49,8 @@ export const RULE_IDS = [
   'C1', // cilium-config keeps kube-proxy-replacement "true"
   'C2', // no Cilium config outside kube-system
   'M1', // argocd-cm excludes cilium.io/CiliumIdentity
+  'T1', // Talos: no agent DaemonSet container gets SYS_MODULE or SYS_BOOT
+  'T2', // Talos: no cgroup auto-mount, cgroup root /sys/fs/cgroup
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 

@@ -1,4 +1,4 @@
-// Ground truth for R1, R2, R4 and R4.endpoint: what the real Cilium chart renders, through the real
+// Ground truth for R1, R2, R4, R4.endpoint, T1 and T2: what the real Cilium chart renders, through the real
 // helm, for the arguments Argo CD's repo-server would pass for an Application.
 //
 // This file models only Argo CD's side, written from its source (argo-cd v3.6
@@ -20,7 +20,7 @@ const exec = promisify(execFile);
 type Obj = Record<string, any>;
 
 export const KUBE_VERSION = '1.36.3';
-export const GUARDED = ['R1', 'R2', 'R4', 'R4.endpoint'] as const;
+export const GUARDED = ['R1', 'R2', 'R4', 'R4.endpoint', 'T1', 'T2'] as const;
 export type Guarded = (typeof GUARDED)[number];
 
 /** One `helm template` Argo CD would run for one source of an Application. */
@@ -227,6 +227,31 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
   if (env.KUBERNETES_SERVICE_HOST !== 'localhost' || String(env.KUBERNETES_SERVICE_PORT) !== '7445') {
     bad['R4.endpoint'] = `the agent talks to ${String(env.KUBERNETES_SERVICE_HOST)}:${String(env.KUBERNETES_SERVICE_PORT)}, not KubePrism`;
   }
+  // T1: Talos grants CAP_SYS_MODULE / CAP_SYS_BOOT to no process (containerd prefixes CAP_ and
+  // upper-cases what the pod spec names); a privileged container asks for no capability list.
+  if (ds) {
+    const pod = ds.spec?.template?.spec ?? {};
+    for (const c of [...((pod.initContainers ?? []) as Obj[]), ...((pod.containers ?? []) as Obj[])]) {
+      const sc = (c.securityContext ?? {}) as Obj;
+      if (sc.privileged === true) continue;
+      const add = ((sc.capabilities?.add ?? []) as unknown[]).map((x) => String(x).toUpperCase().replace(/^CAP_/, ''));
+      const hit = add.filter((x) => x === 'SYS_MODULE' || x === 'SYS_BOOT');
+      if (hit.length > 0) {
+        bad.T1 = `container ${String(c.name)} asks for ${hit.join(', ')}, which Talos never grants`;
+        break;
+      }
+    }
+    // T2: no mount-cgroup init container; the cgroup volume and the agent's cgroup-root (viper:
+    // case-insensitive names, trimmed content) are Talos' /sys/fs/cgroup.
+    const mount = ((pod.initContainers ?? []) as Obj[]).find((c) => c.name === 'mount-cgroup');
+    const volume = ((pod.volumes ?? []) as Obj[]).find((v) => v.name === 'cilium-cgroup');
+    const roots = Object.entries((cm?.data ?? {}) as Record<string, unknown>).filter(([k]) => k.toLowerCase() === 'cgroup-root');
+    const rootValues = new Set(roots.map(([, v]) => (typeof v === 'string' ? goTrim(v) : `not a string (${JSON.stringify(v)})`)));
+    if (mount) bad.T2 = 'the mount-cgroup init container is rendered (cgroup auto-mount)';
+    else if (volume?.hostPath?.path !== '/sys/fs/cgroup') bad.T2 = `the cilium-cgroup volume is hostPath ${JSON.stringify(volume?.hostPath?.path)}`;
+    else if (rootValues.size !== 1 || !rootValues.has('/sys/fs/cgroup')) bad.T2 = `cilium-config cgroup-root is ${[...rootValues].map((v) => JSON.stringify(v)).join(' / ') || 'missing'}`;
+  }
+  // No DaemonSet: nothing runs on the nodes to break (R1 reports the missing agent).
   return { bad };
 }
 

@@ -1,7 +1,10 @@
 // A seeded generator of Cilium Applications aimed at what Argo CD and Helm make tricky: values
 // strings with anchors, merge keys in any order, tags, duplicate keys and several documents;
 // valuesObject; parameters with commas, braces, backslashes, dots, indexes and forceString;
-// extraConfig / extraArgs / extraEnv; several sources; a pending operation with its own source.
+// extraConfig / extraArgs / extraEnv; several sources; a pending operation with its own source;
+// the Talos values (capability lists omitted, replaced, with SYS_MODULE, as {a,b} or indexed
+// parameters; cgroup auto-mount, hostRoot, extraConfig cgroup-root; privileged; sysctlfix), mostly
+// Talos-correct so that the other rules still get exercised.
 // The same seed always gives the same Application, so a disagreement is reproduced by its seed.
 type Obj = Record<string, any>;
 
@@ -101,10 +104,95 @@ const PARAM_VALUES = [
 
 const KUBEPRISM = 'k8sServiceHost: localhost\nk8sServicePort: 7445\n';
 
-function valuesString(p: Pick): string {
+// Talos (T1, T2). A plan for one source, written into valuesObject, the values string and parameters alike.
+const TALOS_AGENT = ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'];
+const TALOS_CLEAN = ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'];
+const FORBIDDEN = ['SYS_MODULE', 'SYS_BOOT', 'cap_sys_module', 'CAP_SYS_BOOT', 'Sys_Module'];
+const CGROUP_ROOT_KEYS = ['cgroup-root', 'Cgroup-Root', 'CGROUP-ROOT'];
+const CGROUP_ROOTS = ['/sys/fs/cgroup', '/run/cilium/cgroupv2', ' /sys/fs/cgroup ', '/sys/fs/cgroup/'];
+
+interface TalosPlan {
+  /** Values for valuesObject and the values string. */
+  tree: Obj;
+  /** Extra parameters (they win over both). */
+  params: Obj[];
+}
+
+function capList(p: Pick, good: string[]): string[] | undefined {
+  const r = p.int(20);
+  if (r === 0) return undefined; // omitted: the chart default (with SYS_MODULE) applies
+  const list = [...good];
+  if (r === 1) list.splice(p.int(list.length + 1), 0, p.one(FORBIDDEN));
+  return list;
+}
+
+function talosPlan(p: Pick): TalosPlan {
+  const tree: Obj = {};
+  const params: Obj[] = [];
+  const caps: Obj = {};
+  const agent = capList(p, TALOS_AGENT);
+  const clean = capList(p, TALOS_CLEAN);
+  if (agent) caps.ciliumAgent = agent;
+  if (clean) caps.cleanCiliumState = clean;
+  if (p.chance(0.1)) caps.mountCgroup = p.chance(0.5) ? ['SYS_ADMIN', 'SYS_MODULE'] : ['SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE'];
+  if (p.chance(0.1)) caps.applySysctlOverwrites = p.chance(0.5) ? ['SYS_ADMIN', 'SYS_BOOT'] : ['SYS_ADMIN', 'SYS_CHROOT'];
+  const sc: Obj = { capabilities: caps };
+  if (p.chance(0.06)) sc.privileged = p.one([true, false]);
+  tree.securityContext = sc;
+  const cgroup: Obj = {};
+  const auto = p.int(20);
+  if (auto > 1) cgroup.autoMount = { enabled: false };
+  else if (auto === 1) cgroup.autoMount = { enabled: true };
+  const root = p.int(20);
+  if (root > 1) cgroup.hostRoot = '/sys/fs/cgroup';
+  else if (root === 1) cgroup.hostRoot = p.one(CGROUP_ROOTS);
+  tree.cgroup = cgroup;
+  if (p.chance(0.08)) tree.sysctlfix = { enabled: p.one([false, true]) };
+  if (p.chance(0.06)) tree.extraConfig = { [p.one(CGROUP_ROOT_KEYS)]: p.one(CGROUP_ROOTS) };
+  // Parameters on top (Argo CD passes them after the values file; Helm applies --set last).
+  if (p.chance(0.15)) {
+    switch (p.int(8)) {
+      case 0:
+        params.push({ name: 'securityContext.capabilities.ciliumAgent', value: `{${(p.chance(0.5) ? TALOS_AGENT : [...TALOS_AGENT, p.one(FORBIDDEN)]).join(',')}}` });
+        break;
+      case 1:
+        params.push({ name: 'securityContext.capabilities.cleanCiliumState', value: `{${(p.chance(0.5) ? TALOS_CLEAN : ['NET_ADMIN', p.one(FORBIDDEN)]).join(',')}}`, ...(p.chance(0.3) ? { forceString: true } : {}) });
+        break;
+      case 2:
+        params.push({ name: `securityContext.capabilities.cleanCiliumState[${p.int(4)}]`, value: p.one(['SYS_MODULE', 'NET_ADMIN']), ...(p.chance(0.3) ? { forceString: true } : {}) });
+        break;
+      case 3:
+        params.push({ name: 'cgroup.autoMount.enabled', value: p.one(['false', 'true']), ...(p.chance(0.3) ? { forceString: true } : {}) });
+        break;
+      case 4:
+        params.push({ name: 'cgroup.hostRoot', value: p.one(CGROUP_ROOTS) });
+        break;
+      case 5:
+        params.push({ name: 'securityContext.privileged', value: p.one(['true', 'false']) });
+        break;
+      case 6:
+        params.push({ name: `extraConfig.${p.one(CGROUP_ROOT_KEYS)}`, value: p.one(CGROUP_ROOTS) });
+        break;
+      default:
+        params.push({ name: 'sysctlfix.enabled', value: p.one(['false', 'true']) });
+        break;
+    }
+  }
+  return { tree, params };
+}
+
+/** The Talos plan as YAML lines of a values string (flow style; JSON is YAML). */
+function talosYaml(plan: TalosPlan): string {
+  return Object.entries(plan.tree)
+    .filter(([k]) => k !== 'extraConfig')
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`)
+    .join('');
+}
+
+function valuesString(p: Pick, plan: TalosPlan): string {
   const kpr = p.one(KPR_YAML);
   const lines: string[] = [];
-  const pieces: string[] = [];
+  const pieces: string[] = [talosYaml(plan)];
   if (p.chance(0.9)) pieces.push(KUBEPRISM);
   switch (p.int(7)) {
     case 0:
@@ -153,12 +241,12 @@ function valuesString(p: Pick): string {
   return lines.join('');
 }
 
-function valuesObject(p: Pick): Obj {
-  const o: Obj = {};
+function valuesObject(p: Pick, plan: TalosPlan): Obj {
+  const o: Obj = structuredClone(plan.tree);
   if (p.chance(0.9)) Object.assign(o, { k8sServiceHost: 'localhost', k8sServicePort: p.one([7445, '7445']) });
   if (p.chance(0.85)) o.kubeProxyReplacement = p.one(KPR_JSON);
   if (p.chance(0.2)) o.namespaceOverride = p.one(['kube-system', 'cilium', '', null, false]);
-  if (p.chance(0.25)) o.extraConfig = { [p.one(EXTRA_CONFIG_KEYS)]: p.one(EXTRA_CONFIG_VALUES) };
+  if (p.chance(0.25)) o.extraConfig = { ...o.extraConfig, [p.one(EXTRA_CONFIG_KEYS)]: p.one(EXTRA_CONFIG_VALUES) };
   if (p.chance(0.15)) o.extraArgs = p.some(ARGS, 3);
   if (p.chance(0.15)) o.extraEnv = [{ name: p.one(ENV_NAMES), value: p.one(['false', 'true']) }];
   return o;
@@ -174,14 +262,16 @@ function parameters(p: Pick): Obj[] {
 
 function helmSection(p: Pick): Obj {
   const helm: Obj = {};
+  const plan = talosPlan(p);
   const style = p.int(3);
-  if (style === 0) helm.values = valuesString(p);
-  else if (style === 1) helm.valuesObject = valuesObject(p);
+  if (style === 0) helm.values = valuesString(p, plan);
+  else if (style === 1) helm.valuesObject = valuesObject(p, plan);
   else {
-    helm.valuesObject = valuesObject(p);
-    if (p.chance(0.5)) helm.values = valuesString(p);
+    helm.valuesObject = valuesObject(p, plan);
+    if (p.chance(0.5)) helm.values = valuesString(p, plan);
   }
   if (p.chance(0.5)) helm.parameters = parameters(p);
+  if (plan.params.length > 0) helm.parameters = [...(helm.parameters ?? []), ...plan.params];
   if (p.chance(0.15)) helm.releaseName = p.one(['cilium', 'cni', 'Cilium', '']);
   if (p.chance(0.1)) helm.namespace = p.one(['kube-system', 'cilium', '']);
   return helm;

@@ -85,3 +85,23 @@ export async function objectAnnotationPaths(tgz: string): Promise<string[]> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The chart's own values (`helm show values`) at the given dotted paths, as one partial tree. */
+export async function chartDefaultsAt(tgz: string, paths: readonly string[]): Promise<Obj> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cilium-probe-'));
+  try {
+    const home = { HOME: dir, HELM_CACHE_HOME: dir, HELM_CONFIG_HOME: dir, HELM_DATA_HOME: dir, KUBECONFIG: path.join(dir, 'none'), PATH: process.env.PATH ?? '' };
+    const { stdout } = await exec(helm(), ['show', 'values', tgz], { env: home, maxBuffer: 64 << 20 });
+    const values = parse(stdout) as Obj;
+    const out: Obj = {};
+    for (const dotted of paths) {
+      const p = dotted.split('.');
+      let node: any = values;
+      for (const k of p) node = node?.[k];
+      if (node !== undefined) setPath(out, p, node);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -42,7 +42,11 @@ function withParams(...params: Obj[]): Obj {
   return app;
 }
 
-const KUBEPRISM = 'k8sServiceHost: localhost\nk8sServicePort: 7445\n';
+// KubePrism, and the Talos values T1/T2 want (a values string replaces the golden valuesObject).
+const KUBEPRISM =
+  'k8sServiceHost: localhost\nk8sServicePort: 7445\n' +
+  'securityContext: {capabilities: {ciliumAgent: [NET_ADMIN, SYS_ADMIN], cleanCiliumState: [NET_ADMIN, SYS_ADMIN]}}\n' +
+  'cgroup: {autoMount: {enabled: false}, hostRoot: /sys/fs/cgroup}\n';
 
 t.test('YAML as Helm reads it (go-yaml v2)', async (t) => {
   t.same(denied(review(withValues(`base: &b\n  kubeProxyReplacement: true\nkubeProxyReplacement: false\n<<: *b\n${KUBEPRISM}`))), [], 'a merge key written after an explicit key overrides it');

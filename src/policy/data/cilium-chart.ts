@@ -39,3 +39,34 @@ export const OBJECT_ANNOTATION_VALUES: readonly string[] = [
   "serviceAccounts.relay.annotations",
   "serviceAccounts.ui.annotations",
 ];
+
+/**
+ * The chart defaults (values.yaml) the Talos rules read, the same in 1.18.1 and 1.18.2: the webhook
+ * has no chart, so these are the bottom layer of the effective values (a partial values.yaml: keys
+ * not listed here read as "not set"). Lists come whole: Helm replaces a list, it never merges one.
+ */
+export const CHART_DEFAULTS = {
+  securityContext: {
+    privileged: false,
+    capabilities: {
+      ciliumAgent: ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_MODULE', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+      mountCgroup: ['SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE'],
+      applySysctlOverwrites: ['SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE'],
+      cleanCiliumState: ['NET_ADMIN', 'SYS_MODULE', 'SYS_ADMIN', 'SYS_RESOURCE'],
+    },
+  },
+  cgroup: { autoMount: { enabled: true }, hostRoot: '/run/cilium/cgroupv2' },
+  sysctlfix: { enabled: true },
+} as const;
+
+/** The paths of CHART_DEFAULTS, which the probe reads from `helm show values`. */
+export const CHART_DEFAULT_PATHS: readonly string[] = [
+  'securityContext.privileged',
+  'securityContext.capabilities.ciliumAgent',
+  'securityContext.capabilities.mountCgroup',
+  'securityContext.capabilities.applySysctlOverwrites',
+  'securityContext.capabilities.cleanCiliumState',
+  'cgroup.autoMount.enabled',
+  'cgroup.hostRoot',
+  'sysctlfix.enabled',
+];
