@@ -421,13 +421,13 @@ async function policyOrExit(file: string | undefined): Promise<PolicyConfig> {
 async function check(argv: string[]): Promise<void> {
   const { values, positionals } = parseOrFail({
     args: argv,
-    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' } },
+    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' }, cluster: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const output = format(values.output);
   if (positionals.length === 0) fail('check needs at least one FILE');
-  const report = await checkFiles(positionals, await policyOrExit(values.config));
+  const report = await checkFiles(positionals, await policyOrExit(values.config), values.cluster ? { clusterFile: values.cluster } : {});
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report, values.strict === true);
 }
