@@ -39,6 +39,8 @@ export interface ClusterViewStatus {
   missing: string[];
   /** The running agent's version, when its image tag says it. */
   agentVersion?: string;
+  /** The resourceVersion of the cilium-config in the view: which edit of it the rules see. */
+  ciliumConfigResourceVersion?: string;
   /** The last error of a watch that is not current. */
   error?: string;
 }
@@ -124,6 +126,8 @@ export class ClusterViewCache {
     };
     if (this.snapshot?.observedAt) status.observedAt = this.snapshot.observedAt;
     if (this.snapshot?.agent?.version) status.agentVersion = this.snapshot.agent.version;
+    const rv = this.snapshot?.ciliumConfig?.resourceVersion;
+    if (rv) status.ciliumConfigResourceVersion = rv;
     const error = tracks.find((t) => !t.current && t.error)?.error;
     if (error) status.error = error;
     return status;
