@@ -15,6 +15,7 @@ import {
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { obj, str } from './identify.js';
+import { upgradeViolations } from './upgrade.js';
 import { jsonEqual } from './json.js';
 import type { Decision, Finding, JsonObject, Mode, PolicyRequest, Verdict, Violation } from './types.js';
 
@@ -55,12 +56,14 @@ function applicationRules(
   req: PolicyRequest,
   config: PolicyConfig,
   subject: JsonObject | null,
-  _context: ValidateOptions,
+  context: ValidateOptions,
 ): Violation[] | string {
   const reason = ciliumApplicationReason(subject, req.oldObject, config);
   if (!reason) return 'not the Cilium Application';
   if (req.operation === 'DELETE') return req.oldObject ? deleteViolations(req.oldObject, config) : [];
-  return subject ? applicationViolations(subject, config) : [];
+  if (!subject) return [];
+  const old = req.operation === 'UPDATE' ? req.oldObject : null;
+  return [...applicationViolations(subject, config), ...upgradeViolations(subject, old, config, context.cluster)];
 }
 
 function configMapRules(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
