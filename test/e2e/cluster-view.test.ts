@@ -105,6 +105,12 @@ t.test('Cilium 1.18.1 installed: the view fills within seconds, and an edit of c
   }, 5_000);
   t.match(changed.body.clusterView, { state: 'current', missing: [], ageSeconds: 0 });
 
+  // U1 reads the view: an Application two minors below the running 1.18.1 is refused, the next minor passes.
+  const skip = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => (a.spec.source.targetRevision = '1.16.3')));
+  t.match(skip.stderr, /denied the request: cilium-guard denied Application argocd\/skip: \[U1\] spec\.source\.targetRevision is 1\.16\.3, a downgrade of 2 minor versions from 1\.18\.1 \(the running cilium-agent \(quay\.io\/cilium\/cilium:v1\.18\.1@sha256:/);
+  const next = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('next', (a) => (a.spec.source.targetRevision = '1.19.0')));
+  t.equal(next.code, 0, next.stderr);
+
   // And the agent is gone again: the view says so at once.
   t.equal((await c.cp.kubectl(['delete', 'daemonset', 'cilium', '-n', 'kube-system'])).code, 0);
   const gone = await eventually('the view to miss the DaemonSet', async () => {
@@ -113,4 +119,6 @@ t.test('Cilium 1.18.1 installed: the view fills within seconds, and an edit of c
   }, 5_000);
   t.equal(gone.status, 200);
   t.equal(gone.body.clusterView.agentVersion, undefined);
+  const unknown = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => (a.spec.source.targetRevision = '1.16.3')));
+  t.equal(unknown.code, 0, 'nothing runs, nothing to compare with: allowed');
 });
