@@ -52,6 +52,7 @@ const schema = {
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
     events: obj({ enabled: bool, burst: { type: 'integer', minimum: 1 }, perSecond: { type: 'number', exclusiveMinimum: 0 } }),
+    clusterView: obj({ enabled: bool, namespace: k8sName }),
     podDisruptionBudget: obj({ enabled: bool, maxUnavailable: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] } }),
     serviceAccount: obj({ annotations: freeMap }),
     certificates: obj(

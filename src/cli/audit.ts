@@ -7,7 +7,8 @@ import { describeApiError, statusOf } from '../certs/kube.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { isObject } from '../policy/json.js';
 import type { JsonObject } from '../policy/types.js';
-import { checkObject } from './check.js';
+import { type ClusterView, viewOf } from '../policy/cluster-view.js';
+import { checkObject, describeView, viewSource } from './check.js';
 import { summarize, type ObjectReport, type Report } from './report.js';
 
 export interface AuditOptions {
@@ -59,6 +60,30 @@ function targets(client: typeof k8s, kc: k8s.KubeConfig, namespace: string | und
   return [argo('applications', 'Applications'), argo('applicationsets', 'ApplicationSets'), configMaps('cilium-config'), configMaps('argocd-cm')];
 }
 
+/**
+ * What runs, read as `serve` reads it: cilium-config and the cilium DaemonSet, each listed by name
+ * in the policy's Cilium namespace. An error text when they cannot be read (then the live rules
+ * judge without it, as the webhook does before its view is filled).
+ */
+export async function readLiveView(client: typeof k8s, kc: k8s.KubeConfig, config: PolicyConfig): Promise<ClusterView | string> {
+  const source = viewSource(config);
+  const core = kc.makeApiClient(client.CoreV1Api);
+  const apps = kc.makeApiClient(client.AppsV1Api);
+  const plain = (items: unknown[]): JsonObject | null => {
+    const first = (JSON.parse(JSON.stringify(items)) as unknown[]).find(isObject);
+    return first ?? null;
+  };
+  try {
+    const [configMaps, daemonSets] = await Promise.all([
+      core.listNamespacedConfigMap({ namespace: source.namespace, fieldSelector: `metadata.name=${source.configMapName}` }),
+      apps.listNamespacedDaemonSet({ namespace: source.namespace, fieldSelector: `metadata.name=${source.daemonSetName}` }),
+    ]);
+    return viewOf({ configMap: plain(configMaps.items), daemonSet: plain(daemonSets.items) }, source, { observedAt: new Date().toISOString() });
+  } catch (err) {
+    return `cannot read what runs (ConfigMap and DaemonSet in ${source.namespace}): ${describeApiError(err)}`;
+  }
+}
+
 export async function auditCluster(kc: k8s.KubeConfig, config: PolicyConfig, options: AuditOptions = {}): Promise<Report> {
   const client = await import('@kubernetes/client-node');
   const limit = options.pageSize ?? 250;
@@ -68,6 +93,9 @@ export async function auditCluster(kc: k8s.KubeConfig, config: PolicyConfig, opt
   const notes: string[] = [];
   const errors: Report['errors'] = [];
   const scope = options.namespace ? `in namespace ${options.namespace}` : 'in all namespaces';
+  const live = await readLiveView(client, kc, config);
+  const view = typeof live === 'string' ? undefined : live;
+  notes.push(typeof live === 'string' ? live : describeView(live, source));
   for (const target of targets(client, kc, options.namespace)) {
     let cont: string | undefined;
     let listed = 0;
@@ -77,7 +105,7 @@ export async function auditCluster(kc: k8s.KubeConfig, config: PolicyConfig, opt
         for (const raw of page.items) {
           if (!isObject(raw)) continue;
           const item = target.complete(raw);
-          const result = checkObject(item, source, config);
+          const result = checkObject(item, source, config, view);
           if (typeof result === 'string') errors.push({ source: `${source} ${target.what}`, message: result });
           else objects.push(result);
         }

@@ -2,6 +2,7 @@
 // Exit 0: clean; 1: something would be denied (or needs the argocd-cm mutation, or warns with
 // --strict); 2: unreadable input or bad usage.
 import fastJsonPatch from 'fast-json-patch';
+import { type ClusterView, type ClusterViewSource, DEFAULT_VIEW_SOURCE, readClusterView } from '../policy/cluster-view.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { mutate, validate } from '../policy/engine.js';
 import { isObject } from '../policy/json.js';
@@ -27,10 +28,34 @@ function requestFor(object: JsonObject): PolicyRequest | string {
   };
 }
 
-export function checkObject(object: JsonObject, source: string, config: PolicyConfig): ObjectReport | string {
+/** Where the view is read from, for this policy: its namespace and cilium-config name. */
+export function viewSource(config: PolicyConfig): ClusterViewSource {
+  return { ...DEFAULT_VIEW_SOURCE, namespace: config.cilium.namespace, configMapName: config.cilium.configMapName };
+}
+
+/** One line on what a view holds, for the report's notes. */
+export function describeView(view: ClusterView, from: string): string {
+  const parts = [
+    view.agent ? `agent ${view.agent.version ?? `version unknown (${view.agent.image})`}` : undefined,
+    view.ciliumConfig ? `cilium-config with ${Object.keys(view.ciliumConfig.data).length} key(s)` : undefined,
+    view.missing?.length ? `missing: ${view.missing.join(', ')}` : undefined,
+    view.stale ? 'stale' : undefined,
+  ].filter(Boolean);
+  return `cluster view from ${from}: ${parts.join('; ') || 'empty'}`;
+}
+
+/** `check --cluster FILE`: a ClusterView document, or kubectl's List of cilium-config and the DaemonSet. */
+export async function readClusterViewFile(file: string, config: PolicyConfig): Promise<ClusterView | Report['errors']> {
+  const input = await readYamlFile(file, config.limits.yamlAliases);
+  if (input.errors.length > 0) return input.errors;
+  const view = readClusterView(input.documents.map((d) => d.value), viewSource(config));
+  return typeof view === 'string' ? [{ source: file, message: `not a cluster view: ${view}` }] : view;
+}
+
+export function checkObject(object: JsonObject, source: string, config: PolicyConfig, cluster?: ClusterView): ObjectReport | string {
   const req = requestFor(object);
   if (typeof req === 'string') return req;
-  const validated = validate(req, config);
+  const validated = validate(req, config, cluster ? { cluster } : {});
   const mutated = mutate(req, config);
   const patch = mutated.patched ? fastJsonPatch.compare(object, mutated.patched) : [];
   const findings = [...validated.findings, ...mutated.findings].map((f) => ({
@@ -55,9 +80,18 @@ export function checkObject(object: JsonObject, source: string, config: PolicyCo
   };
 }
 
-export async function checkFiles(files: string[], config: PolicyConfig): Promise<Report> {
+export async function checkFiles(files: string[], config: PolicyConfig, options: { clusterFile?: string } = {}): Promise<Report> {
   const objects: ObjectReport[] = [];
   const errors: Report['errors'] = [];
+  const notes: string[] = [];
+  let cluster: ClusterView | undefined;
+  if (options.clusterFile) {
+    const read = await readClusterViewFile(options.clusterFile, config);
+    // Judging without the view the user asked for would report passes it cannot vouch for.
+    if (Array.isArray(read)) return summarize('check', { inputs: files, errors: read });
+    cluster = read;
+    notes.push(describeView(read, options.clusterFile));
+  }
   for (const file of files) {
     const input = await readYamlFile(file, config.limits.yamlAliases);
     errors.push(...input.errors);
@@ -69,11 +103,11 @@ export async function checkFiles(files: string[], config: PolicyConfig): Promise
           errors.push({ source: where, message: 'not a Kubernetes object' });
           return;
         }
-        const result = checkObject(item, where, config);
+        const result = checkObject(item, where, config, cluster);
         if (typeof result === 'string') errors.push({ source: where, message: result });
         else objects.push(result);
       });
     }
   }
-  return summarize('check', { inputs: files, objects, errors });
+  return summarize('check', { inputs: files, objects, notes, errors });
 }

@@ -8,13 +8,14 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { EventRecorder } from '../audit/events.js';
+import type { LiveClusterView } from '../cluster/view.js';
 import { KubeEventSink } from '../audit/kube-events.js';
 import { KubeStore, describeApiError, loadKubeConfig, type WebhookRef } from '../certs/kube.js';
 import type { KeyPair } from '../certs/pki.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { isObject } from '../policy/json.js';
 import { buildServer } from '../server/app.js';
-import { type Metrics, createMetrics, createMetricsServer } from '../server/metrics.js';
+import { type Metrics, addClusterViewMetrics, createMetrics, createMetricsServer } from '../server/metrics.js';
 import { expiryOf, setServingCertificate, watchCertificates } from '../server/tls.js';
 import { align } from './align.js';
 import { auditCluster } from './audit.js';
@@ -33,7 +34,8 @@ const USAGE = `Usage:
                       [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
                       [--ca-overlap 5m] [--cert-check-interval 1m]]
                      [--events [--events-burst 25] [--events-per-second 5] [--events-series-interval 30s]]
-  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] FILE...
+                     [--cluster-view [--cluster-view-namespace kube-system]]
+  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE...
   cilium-guard audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--config FILE]
                      [--output text|json|policyreport] [--strict] [--verbose] [--page-size 250]
                      [--progress | --quiet]
@@ -51,10 +53,15 @@ serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutat
             injects into the named webhook configurations; or else development certificates
             under ./certs. --events writes a Kubernetes Event (events.k8s.io/v1, reason
             PolicyViolation) on each denied object: never for dry runs, deduplicated, rate-limited,
-            and never delaying an answer. Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE,
-            TLS_KEY_FILE, LOG_LEVEL, KUBECONFIG.
+            and never delaying an answer. --cluster-view watches what runs (ConfigMap cilium-config
+            and the cilium-agent image of DaemonSet cilium, in --cluster-view-namespace) for the
+            rules that compare a change with it; /readyz and the metrics show its age; reviews never
+            wait for it. Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE,
+            TLS_KEY_FILE, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.
 check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
-            ConfigMaps). Exit 0: clean; 1: violations; 2: bad input or usage.
+            ConfigMaps). --cluster FILE gives what runs: a ClusterView document, or the output of
+            kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
+            Exit 0: clean; 1: violations; 2: bad input or usage.
 audit       Runs the same policy over what a cluster holds: Applications, ApplicationSets, and the
             ConfigMaps named cilium-config and argocd-cm (list permission only). Text lists what
             breaks a rule (--verbose: every object); json is the full report; policyreport prints
@@ -232,6 +239,32 @@ async function startEvents(values: Options, logger: Logger, metrics: Metrics): P
   });
 }
 
+/** --cluster-view: watches cilium-config and the agent DaemonSet, with the same kubeconfig as the certificates. */
+async function startClusterView(values: Options, policy: PolicyConfig, logger: Logger, metrics: Metrics): Promise<LiveClusterView> {
+  const { watchClusterView, describeConfigMap, describeDaemonSet } = await import('../cluster/view.js');
+  const { DEFAULT_VIEW_SOURCE } = await import('../policy/cluster-view.js');
+  const namespace = (values['cluster-view-namespace'] as string | undefined) ?? policy.cilium.namespace;
+  const source = { ...DEFAULT_VIEW_SOURCE, namespace, configMapName: policy.cilium.configMapName };
+  let kc;
+  try {
+    kc = await loadKubeConfig(values.kubeconfig as string | undefined);
+  } catch (err) {
+    throw new Error(`--cluster-view needs a kubeconfig or an in-cluster ServiceAccount: ${describeApiError(err)}`);
+  }
+  const viewLog = logger.child({ component: 'cluster-view', namespace });
+  const errors = new Map<string, string>();
+  const live = await watchClusterView(kc, source, {
+    // One line per new error, not one per retry.
+    onError(which, message) {
+      if (errors.get(which) === message) return;
+      errors.set(which, message);
+      viewLog.warn({ object: which, error: message }, 'cluster view: cannot read; reviews go on with the last view');
+    },
+  });
+  addClusterViewMetrics(metrics, () => live.cache.status(), { 'cilium-config': describeConfigMap(source), 'cilium-agent': describeDaemonSet(source) });
+  return live;
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseOrFail({
     args: argv,
@@ -258,6 +291,8 @@ async function serve(argv: string[]): Promise<void> {
       'events-burst': { type: 'string' },
       'events-per-second': { type: 'string' },
       'events-series-interval': { type: 'string' },
+      'cluster-view': { type: 'boolean' },
+      'cluster-view-namespace': { type: 'string' },
     },
     strict: true,
   });
@@ -293,7 +328,16 @@ async function serve(argv: string[]): Promise<void> {
     ? await startSecretCertificates(values, logger, metrics)
     : await fileCertificates(values, logger, metrics);
   const events = values.events ? await startEvents(values, logger, metrics) : undefined;
-  const guard = buildServer({ config: policy, logger, metrics, tls: certificates.initial, ...(events ? { events } : {}) });
+  const wantView = values['cluster-view'] === true || /^(1|true|yes)$/i.test(process.env.CILIUM_GUARD_CLUSTER_VIEW ?? '');
+  const clusterView = wantView ? await startClusterView(values, policy, logger, metrics) : undefined;
+  const guard = buildServer({
+    config: policy,
+    logger,
+    metrics,
+    tls: certificates.initial,
+    ...(events ? { events } : {}),
+    ...(clusterView ? { clusterView: clusterView.cache } : {}),
+  });
   const stopCertificates = certificates.attach(guard.app.server as unknown as HttpsServer);
   const metricsServer = createMetricsServer(metrics);
   await guard.app.listen({ port: listenPort, host });
@@ -322,6 +366,7 @@ async function serve(argv: string[]): Promise<void> {
     guard.setDraining();
     void stopCertificates();
     events?.stop();
+    clusterView?.stop();
     metricsServer.close();
     guard.app
       .close()
@@ -376,13 +421,13 @@ async function policyOrExit(file: string | undefined): Promise<PolicyConfig> {
 async function check(argv: string[]): Promise<void> {
   const { values, positionals } = parseOrFail({
     args: argv,
-    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' } },
+    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' }, cluster: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const output = format(values.output);
   if (positionals.length === 0) fail('check needs at least one FILE');
-  const report = await checkFiles(positionals, await policyOrExit(values.config));
+  const report = await checkFiles(positionals, await policyOrExit(values.config), values.cluster ? { clusterFile: values.cluster } : {});
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report, values.strict === true);
 }

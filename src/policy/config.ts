@@ -87,6 +87,7 @@ export const DEFAULT_RULE_MODES: Record<RuleId, Mode> = {
   V1: 'deny',
   A1: 'warn',
   D1: 'deny',
+  U1: 'deny',
   C1: 'deny',
   C2: 'deny',
   M1: 'deny',

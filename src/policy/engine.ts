@@ -12,12 +12,23 @@ import {
   kubeProxyReplacementViolations,
   misplacedConfigViolations,
 } from './cilium-config.js';
+import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { obj, str } from './identify.js';
+import { upgradeViolations } from './upgrade.js';
 import { jsonEqual } from './json.js';
 import type { Decision, Finding, JsonObject, Mode, PolicyRequest, Verdict, Violation } from './types.js';
 
 type Target = 'application' | 'applicationset' | 'configmap' | null;
+
+/**
+ * What a rule may know besides the request and the policy. `cluster` is what runs (the live
+ * cilium-config and agent image), gathered outside src/policy and passed in as data; absent when
+ * nobody could read it, and then rules comparing with what runs can only warn.
+ */
+export interface ValidateOptions {
+  cluster?: ClusterView;
+}
 
 function targetOf(req: PolicyRequest): Target {
   const { group, kind } = req.kind;
@@ -41,11 +52,18 @@ function meaningfulApplicationFields(o: JsonObject | null): unknown[] {
   return [x.spec, x.operation, obj(x.metadata).finalizers];
 }
 
-function applicationRules(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
+function applicationRules(
+  req: PolicyRequest,
+  config: PolicyConfig,
+  subject: JsonObject | null,
+  context: ValidateOptions,
+): Violation[] | string {
   const reason = ciliumApplicationReason(subject, req.oldObject, config);
   if (!reason) return 'not the Cilium Application';
   if (req.operation === 'DELETE') return req.oldObject ? deleteViolations(req.oldObject, config) : [];
-  return subject ? applicationViolations(subject, config) : [];
+  if (!subject) return [];
+  const old = req.operation === 'UPDATE' ? req.oldObject : null;
+  return [...applicationViolations(subject, config), ...upgradeViolations(subject, old, config, context.cluster)];
 }
 
 function configMapRules(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
@@ -61,10 +79,15 @@ function configMapRules(req: PolicyRequest, config: PolicyConfig, subject: JsonO
 }
 
 /** Runs the validating rules that apply to one object (new or old). */
-function violationsFor(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {
+function violationsFor(
+  req: PolicyRequest,
+  config: PolicyConfig,
+  subject: JsonObject | null,
+  context: ValidateOptions,
+): Violation[] | string {
   switch (targetOf(req)) {
     case 'application':
-      return applicationRules(req, config, subject);
+      return applicationRules(req, config, subject, context);
     case 'applicationset':
       if (req.operation === 'DELETE') return 'deleting an ApplicationSet is judged on its Applications';
       return subject ? applicationSetViolations(subject, config) : [];
@@ -151,7 +174,7 @@ function describeSubject(req: PolicyRequest): string {
 }
 
 /** The validating webhook: R1-R5, V1, D1, C1, C2. Never mutates. */
-export function validate(req: PolicyRequest, config: PolicyConfig): Decision {
+export function validate(req: PolicyRequest, config: PolicyConfig, options: ValidateOptions = {}): Decision {
   const target = targetOf(req);
   if (req.operation === 'CONNECT') return { allowed: true, findings: [], warnings: [], skipped: 'CONNECT is not guarded' };
   if (req.subResource) return { allowed: true, findings: [], warnings: [], skipped: `subresource ${req.subResource}` };
@@ -163,12 +186,12 @@ export function validate(req: PolicyRequest, config: PolicyConfig): Decision {
     return { allowed: true, findings: [], warnings: [], skipped: 'status-only update' };
   }
   const subject = req.operation === 'DELETE' ? null : req.object;
-  const found = violationsFor(req, config, subject);
+  const found = violationsFor(req, config, subject, options);
   if (typeof found === 'string') return { allowed: true, findings: [], warnings: [], skipped: found };
 
   let previous = new Set<string>();
   if (req.operation === 'UPDATE' && req.oldObject && found.length > 0) {
-    const before = violationsFor({ ...req, object: req.oldObject }, config, req.oldObject);
+    const before = violationsFor({ ...req, object: req.oldObject }, config, req.oldObject, options);
     // Only what the old object really rendered counts: a source Argo CD ignored, or a value that
     // could not be known, was never live, so making it live is a change.
     if (typeof before !== 'string') previous = new Set(before.filter((v) => v.certain).map(ratchetKey));

@@ -46,6 +46,7 @@ export const RULE_IDS = [
   'V1', // Helm values must be readable within bounds
   'A1', // an ApplicationSet's Cilium Applications can be judged before generation
   'D1', // no cascading delete of the Cilium Application
+  'U1', // the chart version stays within one minor of what runs
   'C1', // cilium-config keeps kube-proxy-replacement "true"
   'C2', // no Cilium config outside kube-system
   'M1', // argocd-cm excludes cilium.io/CiliumIdentity

@@ -7,6 +7,7 @@ import { encodeResponse } from '../admission/respond.js';
 import { auditRecords, writeAudit } from '../audit/audit.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { mutate, validate } from '../policy/engine.js';
+import type { ClusterView } from '../policy/cluster-view.js';
 import type { Decision, Finding, PolicyRequest } from '../policy/types.js';
 import type { Metrics } from './metrics.js';
 
@@ -34,6 +35,11 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Told about every denial; must return at once (the EventRecorder only enqueues). */
   events?: { denied(req: PolicyRequest, findings: Finding[]): void };
+  /**
+   * What runs in the cluster, kept by src/cluster. `current()` must answer at once from a cache:
+   * a review never waits on the API server. `status()` is shown in /readyz.
+   */
+  clusterView?: { current(): ClusterView | undefined; status(): object };
 }
 
 type Route = 'validate' | 'mutate';
@@ -119,7 +125,9 @@ export function buildServer(options: ServerOptions): GuardServer {
         return reply.code(400).send({ error: 'BadRequest', message: decoded.error });
       }
       const { request: admission, policy } = decoded;
-      const decision: Decision = route === 'validate' ? validate(policy, config) : mutate(policy, config);
+      const cluster = options.clusterView?.current();
+      const decision: Decision =
+        route === 'validate' ? validate(policy, config, cluster ? { cluster } : {}) : mutate(policy, config);
       const answer = encodeResponse(admission.uid, decision, route === 'mutate' ? { original: admission.object } : undefined);
       if (decision.findings.length > 0) {
         writeAudit(audit, auditRecords(route, policy, admission.uid, decision.findings));
@@ -143,9 +151,14 @@ export function buildServer(options: ServerOptions): GuardServer {
   app.post('/validate', review('validate'));
   app.post('/mutate', review('mutate'));
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) =>
-    draining ? reply.code(503).send({ status: 'draining' }) : reply.send({ status: 'ready' }),
-  );
+  // The cluster view is detail only: readiness never depends on it. Reviews are answered without
+  // it (live rules then only warn), and a webhook taken out of its Service because Cilium is not
+  // installed yet, or the API server is slow, would fail every write it guards.
+  app.get('/readyz', async (_request, reply) => {
+    const clusterView = options.clusterView?.status();
+    const detail = clusterView ? { clusterView } : {};
+    return draining ? reply.code(503).send({ status: 'draining', ...detail }) : reply.send({ status: 'ready', ...detail });
+  });
 
   return {
     app,

@@ -70,6 +70,48 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   };
 }
 
+/** What the cluster view metrics report; src/cluster's ClusterViewCache.status() gives it. */
+export interface ClusterViewReport {
+  state: 'pending' | 'current' | 'stale';
+  ageSeconds: number;
+  missing: string[];
+}
+
+/**
+ * The cluster view's gauges, read at each scrape: its age, whether it is current, and whether each
+ * object it reads exists. Only registered when `serve` watches the cluster.
+ */
+export function addClusterViewMetrics(metrics: Metrics, report: () => ClusterViewReport, objects: Record<string, string>): void {
+  new client.Gauge({
+    name: 'cilium_guard_cluster_view_age_seconds',
+    help: 'Seconds since the cluster view (live cilium-config and agent image) was last known to match the API server: 0 while its watches are open; counts from start-up until it is first read',
+    registers: [metrics.registry],
+    collect() {
+      this.set(report().ageSeconds);
+    },
+  });
+  new client.Gauge({
+    name: 'cilium_guard_cluster_view_up',
+    help: '1 when the cluster view is current (both objects listed and watched), 0 while pending or stale',
+    registers: [metrics.registry],
+    collect() {
+      this.set(report().state === 'current' ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'cilium_guard_cluster_view_object_present',
+    help: 'Whether an object the cluster view reads exists (0 before Cilium is installed, or while the view is pending), by object',
+    labelNames: ['object'],
+    registers: [metrics.registry],
+    collect() {
+      const r = report();
+      for (const [label, described] of Object.entries(objects)) {
+        this.set({ object: label }, r.state !== 'pending' && !r.missing.includes(described) ? 1 : 0);
+      }
+    },
+  });
+}
+
 /** A server that answers GET /metrics and 404 for anything else. */
 export function createMetricsServer(metrics: Metrics): http.Server {
   return http.createServer((req, res) => {

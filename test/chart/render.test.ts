@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { CONFIG_SCHEMA } from '../../src/policy/config.js';
 import { createMetrics } from '../../src/server/metrics.js';
-import { find, render } from '../helpers/chart.js';
+import { NAMESPACE, find, render } from '../helpers/chart.js';
 import { DASHBOARD_FILE, alertExpressions, dashboardExpressions, family, metricNames } from '../helpers/monitoring.js';
 import { REPO } from '../helpers/corpus.js';
 import { CHART, helm } from '../helpers/tools.js';
@@ -82,13 +82,14 @@ t.test('default install: two replicas, PDB, spread, probes, preStop shorter than
 });
 
 t.test('the pod is hardened for Pod Security restricted and mounts a token only where the code uses the API', async (t) => {
-  for (const [mode, events, tokenMounted] of [
-    ['selfSigned', true, true],
-    ['selfSigned', false, true],
-    ['certManager', true, true],
-    ['certManager', false, false],
+  for (const [mode, events, clusterView, tokenMounted] of [
+    ['selfSigned', true, true, true],
+    ['selfSigned', false, false, true],
+    ['certManager', true, false, true],
+    ['certManager', false, true, true],
+    ['certManager', false, false, false],
   ] as const) {
-    const r = await render({ set: { 'certificates.mode': mode, 'events.enabled': events } });
+    const r = await render({ set: { 'certificates.mode': mode, 'events.enabled': events, 'clusterView.enabled': clusterView } });
     const pod = find(r, 'Deployment').spec.template.spec;
     const c = pod.containers[0];
     t.equal(pod.securityContext.runAsNonRoot, true);
@@ -104,19 +105,35 @@ t.test('the pod is hardened for Pod Security restricted and mounts a token only 
     t.equal(pod.automountServiceAccountToken, false);
     t.equal(find(r, 'ServiceAccount').automountServiceAccountToken, false);
     const mounts = c.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
-    const label = `${mode}, events ${events}`;
+    const label = `${mode}, events ${events}, clusterView ${clusterView}`;
+    const roles = r.docs.filter((d) => d.kind === 'Role' && !d.metadata.annotations?.['helm.sh/hook']);
     t.equal(mounts.includes('/var/run/secrets/kubernetes.io/serviceaccount'), tokenMounted, `${label}: API token mounted: ${tokenMounted}`);
     t.equal(mounts.includes('/tls'), mode !== 'selfSigned', `${label}: the TLS Secret is mounted unless cilium-guard manages it`);
-    t.equal(r.docs.some((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook']), tokenMounted, `${label}: RBAC only when used`);
-    t.equal(r.docs.some((d) => d.kind === 'Role' && !d.metadata.annotations?.['helm.sh/hook']), mode === 'selfSigned', `${label}: Secret access only for selfSigned`);
+    t.equal(r.docs.some((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook']), mode === 'selfSigned' || events, `${label}: a ClusterRole only when used`);
+    t.equal(roles.some((d) => d.metadata.namespace === NAMESPACE), mode === 'selfSigned', `${label}: Secret access only for selfSigned`);
+    t.equal(roles.some((d) => d.metadata.namespace === 'kube-system'), clusterView, `${label}: kube-system access only for the cluster view`);
     t.equal(c.args.includes('--events'), events, `${label}: --events`);
+    t.equal(c.args.includes('--cluster-view'), clusterView, `${label}: --cluster-view`);
     t.equal(c.env?.some((e: { name: string }) => e.name === 'POD_NAME') ?? false, events, `${label}: POD_NAME names the reporting instance`);
   }
 });
 
-t.test('RBAC is exactly what src/certs and src/audit/kube-events.ts use, by resource name where names are known', async (t) => {
+t.test('RBAC is exactly what src/certs, src/audit/kube-events.ts and src/cluster/view.ts use, by resource name where names are known', async (t) => {
   const r = await render();
-  const role = r.docs.find((d) => d.kind === 'Role' && !d.metadata.annotations?.['helm.sh/hook'])!;
+  const role = r.docs.find((d) => d.kind === 'Role' && d.metadata.namespace === NAMESPACE && !d.metadata.annotations?.['helm.sh/hook'])!;
+  const viewRole = r.docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'kube-system')!;
+  t.same(viewRole.rules, [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: ['cilium-config'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['cilium'], verbs: ['get', 'list', 'watch'] },
+  ], 'the cluster view: two objects by name, in kube-system only');
+  const viewBinding = r.docs.find((d) => d.kind === 'RoleBinding' && d.metadata.namespace === 'kube-system')!;
+  t.same(viewBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: viewRole.metadata.name });
+  t.same(viewBinding.subjects, [{ kind: 'ServiceAccount', name: 'cg-cilium-guard', namespace: NAMESPACE }]);
+  const view = readFileSync(path.join(REPO, 'src/cluster/view.ts'), 'utf8');
+  t.same([...new Set([...view.matchAll(/(?:core|apps)\.(\w+)\(/g)].map((m) => m[1]))].sort(), ['listNamespacedConfigMap', 'listNamespacedDaemonSet'], 'the cluster view lists (and watches) only');
+  t.match(view, /fieldSelector = `metadata\.name=\$\{name\}`/, 'by name, which list/watch with resourceNames require');
+  const moved = await render({ set: { 'clusterView.namespace': 'cilium', 'policy.cilium.configMapName': 'cilium-cfg' } });
+  t.match(moved.docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'cilium')?.rules[0], { resourceNames: ['cilium-cfg'] }, 'namespace and ConfigMap name follow the values');
   const clusterRole = r.docs.find((d) => d.kind === 'ClusterRole' && !d.metadata.annotations?.['helm.sh/hook'])!;
   t.same(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['cg-cilium-guard-tls'], verbs: ['get', 'update'] }]);
   t.same(clusterRole.rules, [

@@ -55,6 +55,37 @@ t.test('check: --strict fails on warnings', async (t) => {
   t.equal(run(['check', '--strict', warnOnly]).status, 1);
 });
 
+t.test('check --cluster FILE: what runs, from a ClusterView or from kubectl get -o yaml, noted in the report', async (t) => {
+  const list = path.join(tmp, 'running.yaml');
+  writeFileSync(
+    list,
+    `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: cilium-config, namespace: kube-system, resourceVersion: "9"}
+  data: {ipam: kubernetes, cluster-name: default, kube-proxy-replacement: "true"}
+- apiVersion: apps/v1
+  kind: DaemonSet
+  metadata: {name: cilium, namespace: kube-system}
+  spec: {template: {spec: {containers: [{name: cilium-agent, image: "quay.io/cilium/cilium:v1.18.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}]}}}
+`,
+  );
+  const r = run(['check', '--cluster', list, ...examples]);
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.match(r.stdout, new RegExp(`note: cluster view from ${list.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: agent 1\\.18\\.1; cilium-config with 3 key\\(s\\)`));
+  const view = path.join(tmp, 'view.yaml');
+  writeFileSync(view, 'agent: {image: example.com/cilium}\n');
+  const json = JSON.parse(run(['check', '-o', 'json', '--cluster', view, ...examples]).stdout) as { notes: string[] };
+  t.match(json.notes, [/: agent version unknown \(example\.com\/cilium\)$/], "the ClusterView shape is taken as given");
+  const broken = path.join(tmp, 'broken-view.yaml');
+  writeFileSync(broken, 'agent: {image: x, version: soon}\n');
+  const bad = run(['check', '--cluster', broken, ...examples]);
+  t.equal(bad.status, 2, 'an unreadable view is an input error, not a check without it');
+  t.match(bad.stdout, /not a cluster view: agent\.version must be a version such as 1\.18\.1/);
+});
+
 t.test('check: bad input and usage exit 2 with a clear message', async (t) => {
   const broken = path.join(tmp, 'broken.yaml');
   writeFileSync(broken, 'apiVersion: v1\nkind: [unclosed\n');

@@ -109,7 +109,7 @@ clientConfig:
 {{/* The API server needs to call us for these only when the pods use the API (selfSigned mode). */}}
 {{/* The pods talk to the API server: for selfSigned certificates and/or for Events. */}}
 {{- define "cilium-guard.usesApi" -}}
-{{- if or (eq .Values.certificates.mode "selfSigned") .Values.events.enabled -}}true{{- end -}}
+{{- if or (eq .Values.certificates.mode "selfSigned") .Values.events.enabled .Values.clusterView.enabled -}}true{{- end -}}
 {{- end -}}
 
 {{/* Seconds in a Go duration made of h, m and s parts (168h, 1h30m, 90s). */}}
@@ -166,4 +166,9 @@ containers:
         drop: ["ALL"]
       seccompProfile:
         type: RuntimeDefault
+{{- end -}}
+
+{{/* The cilium-config the cluster view watches: the policy's name for it. */}}
+{{- define "cilium-guard.ciliumConfigName" -}}
+{{- (.Values.policy.cilium).configMapName | default "cilium-config" -}}
 {{- end -}}
