@@ -41,14 +41,30 @@ export function selftestApplication(namespace: string, name: string, kubeProxyRe
     metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'cilium-guard-selftest' } },
     spec: {
       project: 'default',
-      destination: { server: 'https://kubernetes.default.svc', namespace: 'kube-system' },
+      // Not this cluster's address: the running Cilium's version (U1) must not decide whether the
+      // chart's `helm test` passes; every other rule still applies, since any destination is guarded.
+      destination: { server: 'https://cilium-guard-selftest.invalid', namespace: 'kube-system' },
       source: {
         repoURL: 'https://helm.cilium.io/',
         chart: 'cilium',
         targetRevision: '1.18.2',
         helm: {
           releaseName: 'cilium',
-          values: `kubeProxyReplacement: ${kubeProxyReplacement}\nk8sServiceHost: localhost\nk8sServicePort: 7445\n`,
+          // The Talos values (T1, T2 and R4.endpoint would refuse the chart defaults).
+          values: [
+            `kubeProxyReplacement: ${kubeProxyReplacement}`,
+            'k8sServiceHost: localhost',
+            'k8sServicePort: 7445',
+            'ipam: {mode: kubernetes}',
+            'securityContext:',
+            '  capabilities:',
+            '    ciliumAgent: [CHOWN, KILL, NET_ADMIN, NET_RAW, IPC_LOCK, SYS_ADMIN, SYS_RESOURCE, DAC_OVERRIDE, FOWNER, SETGID, SETUID]',
+            '    cleanCiliumState: [NET_ADMIN, SYS_ADMIN, SYS_RESOURCE]',
+            'cgroup:',
+            '  autoMount: {enabled: false}',
+            '  hostRoot: /sys/fs/cgroup',
+            '',
+          ].join('\n'),
         },
       },
       syncPolicy: { syncOptions: ['ServerSideApply=true'] },
