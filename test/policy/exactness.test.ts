@@ -3,27 +3,18 @@
 // was answered wrongly before the effective-values view; test/fidelity checks the same against the
 // real helm on random Applications.
 import t from 'tap';
+import { applicationRequest } from '../helpers/review.js';
 import { defaultConfig, resolveConfig, type PolicyConfig } from '../../src/policy/config.js';
 import { validate } from '../../src/policy/engine.js';
-import type { Decision, PolicyRequest } from '../../src/policy/types.js';
+import type { Decision } from '../../src/policy/types.js';
 import { example } from '../helpers/corpus.js';
 
 type Obj = Record<string, any>;
 
 const golden = (): Obj => example('01-app-cilium-good.yaml');
 
-function review(object: Obj | null, oldObject: Obj | null = null, config: PolicyConfig = defaultConfig()): Decision {
-  const req: PolicyRequest = {
-    operation: oldObject ? 'UPDATE' : 'CREATE',
-    kind: { group: 'argoproj.io', version: 'v1alpha1', kind: 'Application' },
-    namespace: 'argocd',
-    name: 'cilium',
-    object,
-    oldObject,
-    userInfo: { username: 'alice' },
-    dryRun: false,
-  };
-  return validate(req, config);
+function review(object: Obj, oldObject: Obj | null = null, config: PolicyConfig = defaultConfig()): Decision {
+  return validate(applicationRequest(object, oldObject), config);
 }
 
 const denied = (d: Decision): string[] => d.findings.filter((f) => f.verdict === 'deny').map((f) => f.rule);

@@ -1,6 +1,7 @@
 // T1 and T2 (Talos) and the R4.endpoint denial, on the effective values: chart defaults included,
 // lists replaced as Helm replaces them. Each case fails without the rule it names.
 import t from 'tap';
+import { applicationRequest } from '../helpers/review.js';
 import { defaultConfig, resolveConfig, type PolicyConfig } from '../../src/policy/config.js';
 import { validate } from '../../src/policy/engine.js';
 import type { Decision, PolicyRequest } from '../../src/policy/types.js';
@@ -11,17 +12,7 @@ type Obj = Record<string, any>;
 const golden = (): Obj => example('01-app-cilium-good.yaml');
 
 function review(object: Obj, config: PolicyConfig = defaultConfig(), oldObject: Obj | null = null): Decision {
-  const req: PolicyRequest = {
-    operation: oldObject ? 'UPDATE' : 'CREATE',
-    kind: { group: 'argoproj.io', version: 'v1alpha1', kind: 'Application' },
-    namespace: 'argocd',
-    name: 'cilium',
-    object,
-    oldObject,
-    userInfo: { username: 'alice' },
-    dryRun: false,
-  };
-  return validate(req, config);
+  return validate(applicationRequest(object, oldObject), config);
 }
 
 const denied = (d: Decision): string[] => [...new Set(d.findings.filter((f) => f.verdict === 'deny').map((f) => f.rule))].sort();

@@ -1,6 +1,7 @@
 // U1: the chart version an Application installs stays within one minor of what runs: the old
 // Application on UPDATE, and the cluster view's agent when the Application deploys here.
 import t from 'tap';
+import { applicationRequest } from '../helpers/review.js';
 import type { ClusterView } from '../../src/policy/cluster-view.js';
 import { defaultConfig } from '../../src/policy/config.js';
 import { validate } from '../../src/policy/engine.js';
@@ -23,20 +24,7 @@ function app(revision: string, edit: (a: any) => void = () => {}, base: JsonObje
 const running = (version: string): ClusterView => ({ agent: { image: `quay.io/cilium/cilium:v${version}@sha256:abc`, version } });
 
 function judge(object: JsonObject, oldObject: JsonObject | null, cluster?: ClusterView): Decision {
-  return validate(
-    {
-      operation: oldObject ? 'UPDATE' : 'CREATE',
-      kind: { group: 'argoproj.io', version: 'v1alpha1', kind: 'Application' },
-      namespace: 'argocd',
-      name: 'cilium',
-      object,
-      oldObject,
-      userInfo: { username: 'alice' },
-      dryRun: false,
-    },
-    config,
-    cluster ? { cluster } : {},
-  );
+  return validate(applicationRequest(object, oldObject), config, cluster ? { cluster } : {});
 }
 
 const u1 = (d: Decision) => d.findings.filter((f) => f.rule === 'U1');
