@@ -3,8 +3,9 @@
 // table of the Talos/Argo CD handoff. A difference means Argo CD's first sync changes the running
 // Cilium (or a second install appears), so any difference exits non-zero.
 import { yamlLimits, type PolicyConfig } from '../policy/config.js';
-import { effectiveValues } from '../policy/values/effective.js';
-import { specSources } from '../policy/identify.js';
+import { CHART_DEFAULTS_TREE } from '../policy/data/cilium-chart.js';
+import { specSources, type RenderSource } from '../policy/identify.js';
+import { effectiveValues, type EffectiveValues } from '../policy/values/effective.js';
 import { isObject, jsonEqual, obj, str } from '../policy/json.js';
 import type { JsonObject } from '../policy/types.js';
 import { dropNulls, flattenValues, valueAt } from './helm-set.js';
@@ -37,9 +38,27 @@ const TEMPLATE_DEFAULTS: Record<string, { value: string; where: string }> = {
 
 export type SideResult = { ok: true; install: InstallValues } | { ok: false; error: string };
 
-/** The effective values of the Cilium source of an Application or ApplicationSet template. */
-export function argoInstall(documents: YamlDocument[], file: string, config: PolicyConfig, appValues: JsonObject[] = []): SideResult {
-  const candidates: Array<{ doc: YamlDocument; meta: JsonObject; spec: JsonObject; prefix: string; kind: string }> = [];
+/** The Cilium source of the first Application (or ApplicationSet template) of a file, with its effective values. */
+export interface CiliumSource {
+  doc: YamlDocument;
+  kind: 'Application' | 'ApplicationSet';
+  meta: JsonObject;
+  spec: JsonObject;
+  src: RenderSource;
+  ev: EffectiveValues;
+  /** "FILE Application ns/name spec.source", for notes. */
+  origin: string;
+  notes: string[];
+  valueFiles: string[];
+}
+
+export function findCiliumSource(
+  documents: YamlDocument[],
+  file: string,
+  config: PolicyConfig,
+  appValues: JsonObject[] = [],
+): { ok: true; found: CiliumSource } | { ok: false; error: string } {
+  const candidates: Array<{ doc: YamlDocument; meta: JsonObject; spec: JsonObject; prefix: string; kind: CiliumSource['kind'] }> = [];
   for (const doc of documents) {
     const v = doc.value;
     if (!isObject(v) || !str(v.apiVersion).startsWith('argoproj.io/')) continue;
@@ -59,28 +78,38 @@ export function argoInstall(documents: YamlDocument[], file: string, config: Pol
   }
   const src = chosen.source;
   const helm = obj(src.source.helm);
-  const dest = obj(chosen.spec.destination);
   const name = str(chosen.meta.name);
-  const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles.filter((f) => typeof f === 'string' && f !== '') : [];
+  const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles.filter((f): f is string => typeof f === 'string' && f !== '') : [];
   // The same effective-values view the webhook judges with; value files count when they are given.
   const app: JsonObject = { metadata: chosen.meta, spec: chosen.spec };
   const ev = effectiveValues(app, src.source, src.path, {
     version: config.helm.version,
     limits: yamlLimits(config),
     controlPlaneNamespaces: config.argocd.namespaces,
+    chartDefaults: CHART_DEFAULTS_TREE,
     ...(valueFiles.length > 0 && appValues.length > 0 ? { valueFileContents: appValues } : {}),
   });
-  if (ev.error) return { ok: false, error: `${chosen.doc.source}: ${ev.error.message}` };
+  const origin = `${chosen.doc.source} ${chosen.kind} ${str(chosen.meta.namespace) ? `${str(chosen.meta.namespace)}/` : ''}${name} ${src.path}`;
+  const notes: string[] = [];
+  if (withCilium.length > 1) notes.push(`${withCilium.length} Cilium Applications in ${file}; compared the first (${origin})`);
+  if (chosen.kind === 'ApplicationSet') notes.push(`ApplicationSet: compared its template as written; {{...}} parameters are not filled in`);
+  return { ok: true, found: { doc: chosen.doc, kind: chosen.kind, meta: chosen.meta, spec: chosen.spec, src, ev, origin, notes, valueFiles } };
+}
+
+/** The effective values of the Cilium source of an Application or ApplicationSet template. */
+export function argoInstall(documents: YamlDocument[], file: string, config: PolicyConfig, appValues: JsonObject[] = []): SideResult {
+  const found = findCiliumSource(documents, file, config, appValues);
+  if (!found.ok) return found;
+  const { ev, src, valueFiles } = found.found;
+  if (ev.error) return { ok: false, error: `${found.found.doc.source}: ${ev.error.message}` };
   const install: InstallValues = {
-    origin: `${chosen.doc.source} ${chosen.kind} ${str(chosen.meta.namespace) ? `${str(chosen.meta.namespace)}/` : ''}${name} ${src.path}`,
+    origin: found.found.origin,
     tree: dropNulls(ev.tree()),
     unknown: [],
-    notes: [],
+    notes: [...found.found.notes],
     release: { name: ev.opts.name, namespace: ev.opts.namespace },
     chartVersion: str(src.source.targetRevision),
   };
-  if (withCilium.length > 1) install.notes.push(`${withCilium.length} Cilium Applications in ${file}; compared the first (${install.origin})`);
-  if (chosen.kind === 'ApplicationSet') install.notes.push(`ApplicationSet: compared its template as written; {{...}} parameters are not filled in`);
   for (const u of ev.unknowns()) {
     if (u.key === '*' && valueFiles.length > 0 && appValues.length === 0) {
       install.unknown.push({ key: '*', why: `${src.path}.helm.valueFiles (${valueFiles.join(', ')}) were not given (--app-values FILE, in the same order)` });

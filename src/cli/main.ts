@@ -12,18 +12,20 @@ import type { LiveClusterView } from '../cluster/view.js';
 import { KubeEventSink } from '../audit/kube-events.js';
 import { KubeStore, describeApiError, loadKubeConfig, type WebhookRef } from '../certs/kube.js';
 import type { KeyPair } from '../certs/pki.js';
+import type { ClusterView } from '../policy/cluster-view.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { isObject } from '../policy/json.js';
 import { buildServer } from '../server/app.js';
 import { type Metrics, addClusterViewMetrics, createMetrics, createMetricsServer } from '../server/metrics.js';
 import { expiryOf, setServingCertificate, watchCertificates } from '../server/tls.js';
 import { align } from './align.js';
-import { auditCluster } from './audit.js';
-import { checkFiles } from './check.js';
+import { alignLive } from './align-live.js';
+import { auditCluster, readLiveView } from './audit.js';
+import { checkFiles, readClusterViewFile } from './check.js';
 import { loadConfig } from './config-file.js';
 import { parseDuration } from './duration.js';
 import { selftest, uninstallWebhooks } from './kube-commands.js';
-import { FORMATS, type Format, exitCode, render, summarize } from './report.js';
+import { FORMATS, type Format, type Report, exitCode, render, summarize } from './report.js';
 import { readYamlFile } from './yaml-input.js';
 
 const USAGE = `Usage:
@@ -41,6 +43,9 @@ const USAGE = `Usage:
                      [--progress | --quiet]
   cilium-guard align --talos PATCH.yaml --app APP.yaml [--app-values FILE]... [--chart-values FILE]
                      [--config FILE] [--output text|json]
+  cilium-guard align --live [--kubeconfig FILE] [--context NAME] --app APP.yaml [--app-values FILE]...
+                     [--config FILE] [--output text|json]
+  cilium-guard align --cluster FILE --app APP.yaml [--app-values FILE]... [--config FILE] [--output text|json]
   cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
   cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]
   cilium-guard healthcheck [--port 8443]
@@ -73,6 +78,10 @@ align       Compares the Helm values Talos installs Cilium with (a machine-confi
             template) that adopts it: the handoff table's settings, then every key set on either
             side. --app-values supplies the Application's valueFiles in order; --chart-values (the
             chart's values.yaml) lets a key set on one side match the default on the other.
+            --live (or --cluster FILE, the same view from a file as for check) compares what runs
+            instead: the running cilium-agent version and the cilium-config settings Cilium cannot
+            change on a running cluster (L1) beside what the Application would write, then the
+            webhook's answer to the Application against what runs (L1, U1, T1, T2 and the rest).
             Exit 0: aligned; 1: a difference; 2: unreadable input.
 uninstall   Deletes the named webhook configurations (the chart's pre-delete hook).
 selftest    Sends a known-bad and a known-good Cilium Application with dryRun=All and checks that
@@ -481,6 +490,10 @@ async function alignCommand(argv: string[]): Promise<void> {
       app: { type: 'string' },
       'app-values': { type: 'string', multiple: true },
       'chart-values': { type: 'string' },
+      live: { type: 'boolean' },
+      cluster: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
       config: { type: 'string' },
       output: { type: 'string', short: 'o' },
     },
@@ -488,7 +501,11 @@ async function alignCommand(argv: string[]): Promise<void> {
   });
   const output = format(values.output);
   if (output === 'policyreport') fail('align reports settings, not objects: --output text or json');
-  if (!values.talos || !values.app) fail('align needs --talos PATCH.yaml and --app APP.yaml');
+  const live = values.live === true || values.cluster !== undefined;
+  if (live && values.talos) fail('align compares the Application with either --talos PATCH.yaml or what runs (--live, --cluster FILE), not both');
+  if (values.live && values.cluster) fail('--live reads what runs from the cluster, --cluster FILE from a file: give one');
+  if (!values.app || (!live && !values.talos)) fail('align needs --app APP.yaml and --talos PATCH.yaml, --live or --cluster FILE');
+  if (!live && (values.kubeconfig || values.context)) fail('--kubeconfig and --context go with --live');
   const config = await policyOrExit(values.config);
   const aliases = config.limits.yamlAliases;
   const read = async (file: string) => {
@@ -505,13 +522,39 @@ async function alignCommand(argv: string[]): Promise<void> {
     if (!isObject(doc)) fail(`${file} is not a mapping of Helm values`);
     return doc;
   };
-  const talos = { file: values.talos, documents: await read(values.talos) };
   const app = { file: values.app, documents: await read(values.app) };
   const appValues = await Promise.all((values['app-values'] ?? []).map(mapping));
-  const chartDefaults = values['chart-values'] ? await mapping(values['chart-values']) : undefined;
-  const report = align({ talos, app, appValues, ...(chartDefaults ? { chartDefaults } : {}) }, config);
+  let report: Report;
+  if (live) {
+    const seen = values.cluster ? await viewFromFile(values.cluster, config) : await viewFromCluster(values.kubeconfig, values.context, config);
+    report = 'errors' in seen ? summarize('align', { inputs: [seen.from], errors: seen.errors }) : alignLive({ app, appValues, view: seen.view, viewFrom: seen.from }, config);
+  } else {
+    const talos = { file: values.talos!, documents: await read(values.talos!) };
+    const chartDefaults = values['chart-values'] ? await mapping(values['chart-values']) : undefined;
+    report = align({ talos, app, appValues, ...(chartDefaults ? { chartDefaults } : {}) }, config);
+  }
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report);
+}
+
+type SeenView = { view: ClusterView; from: string } | { errors: Report['errors']; from: string };
+
+async function viewFromFile(file: string, config: PolicyConfig): Promise<SeenView> {
+  const view = await readClusterViewFile(file, config);
+  return Array.isArray(view) ? { errors: view, from: file } : { view, from: file };
+}
+
+/** What runs, read once through the kubeconfig as `audit` reads it (get/list on the two objects). */
+async function viewFromCluster(kubeconfig: string | undefined, context: string | undefined, config: PolicyConfig): Promise<SeenView> {
+  const kc = await loadKubeConfig(kubeconfig);
+  if (context) {
+    if (!kc.getContextObject(context)) fail(`no context "${context}" in the kubeconfig`);
+    kc.setCurrentContext(context);
+  }
+  const from = `cluster/${kc.getCurrentContext() || 'default'}`;
+  const client = await import('@kubernetes/client-node');
+  const view = await readLiveView(client, kc, config);
+  return typeof view === 'string' ? { errors: [{ source: from, message: view }], from } : { view, from };
 }
 
 function parseOrFail<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {

@@ -37,6 +37,11 @@ export interface Report {
   inputs: string[];
   objects: ObjectReport[];
   alignment: AlignmentRow[];
+  /**
+   * What the two sides of `alignment` are: Talos' bootstrap values and the Application, or (align
+   * --live) what runs and the Application; a row's `talos` holds the left side.
+   */
+  sides?: { left: string; right: string };
   /** Things worth knowing that are not failures (a CRD that is not installed). */
   notes: string[];
   errors: Array<{ source: string; message: string }>;
@@ -54,7 +59,7 @@ export interface Report {
 
 export function summarize(
   command: Command,
-  parts: { inputs?: string[]; objects?: ObjectReport[]; alignment?: AlignmentRow[]; notes?: string[]; errors?: Report['errors'] },
+  parts: { inputs?: string[]; objects?: ObjectReport[]; alignment?: AlignmentRow[]; sides?: Report['sides']; notes?: string[]; errors?: Report['errors'] },
 ): Report {
   const objects = parts.objects ?? [];
   const alignment = parts.alignment ?? [];
@@ -65,6 +70,7 @@ export function summarize(
     inputs: parts.inputs ?? [],
     objects,
     alignment,
+    ...(parts.sides ? { sides: parts.sides } : {}),
     notes: parts.notes ?? [],
     errors,
     summary: {
@@ -144,7 +150,7 @@ export function renderText(report: Report, options: { showClean?: boolean } = {}
     if (report.alignment.length > 0) {
       lines.push(
         ...table(
-          ['Setting', 'Talos bootstrap', 'Argo CD', 'Status'],
+          ['Setting', report.sides?.left ?? 'Talos bootstrap', report.sides?.right ?? 'Argo CD', 'Status'],
           report.alignment.map((r) => [
             r.key,
             clipCell(showValue(r.talos)),
@@ -155,7 +161,8 @@ export function renderText(report: Report, options: { showClean?: boolean } = {}
       );
     }
     lines.push(
-      `${report.alignment.length} setting(s) compared: ${s.aligned} aligned, ${s.differs} differ, ${s.oneSided} only on one side, ${s.errors} input error(s)`,
+      `${report.alignment.length} setting(s) compared: ${s.aligned} aligned, ${s.differs} differ, ${s.oneSided} only on one side, ${s.errors} input error(s)` +
+        (s.objects > 0 ? `; the webhook would ${s.denied > 0 ? 'deny' : 'admit'} the Application against what runs (${s.warnings} warning(s))` : ''),
     );
   } else {
     lines.push(

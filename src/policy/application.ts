@@ -2,7 +2,7 @@
 // effective Helm values of each rendered source, computed as Argo CD and Helm compute them
 // (values/effective.ts).
 import { yamlLimits, type PolicyConfig } from './config.js';
-import { CHART_DEFAULTS, OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
+import { CHART_DEFAULTS_TREE, OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
 import { goTrimSpace } from './gostrings.js';
 import { ciliumApplicationReason, obj, operationSources, specSources, str, type RenderSource } from './identify.js';
 import { checkSyncOptions } from './sync-options.js';
@@ -13,8 +13,6 @@ import { appContext, type AppContext } from './values/argocd-helm.js';
 import { effectiveValues, type EffectiveValues } from './values/effective.js';
 import { ciliumConfigValue, describeValue, helmToString, unknownViolation, type ConfigEntry, type SourceView, type Unknown } from './view.js';
 
-/** The chart defaults the rules read (a partial values.yaml), as a plain tree. */
-const CHART_DEFAULTS_TREE = JSON.parse(JSON.stringify(CHART_DEFAULTS)) as JsonObject;
 
 export { helmToString };
 

@@ -25,7 +25,7 @@ type Strength = 'deny' | 'warn';
 /** What the chart computes for one cilium-config key from the values: its text, absent (null), or unknown. */
 type ChartValue = { known: true; value: string | null; raw: unknown; path: string } | { known: false; lookup: Unknown };
 
-interface Setting {
+export interface Setting {
   /** The cilium-config key, as the chart writes it. */
   key: string;
   /** The Helm values that set it, for messages. */
@@ -222,12 +222,12 @@ function normal(s: Setting, v: string | null): string {
   return s.boolean ? parseBool(x) : x;
 }
 
-function show(s: Setting, v: string | null): string {
+export function show(s: Setting, v: string | null): string {
   return v === null ? `unset (the agent uses ${JSON.stringify(s.absent)})` : JSON.stringify(v);
 }
 
 /** Why `next` is a change of `running` that L1 reports, or null. */
-function changed(s: Setting, running: string | null, next: string | null): string | null {
+export function changed(s: Setting, running: string | null, next: string | null): string | null {
   if (s.onlyWhenBoth && (running === null || next === null)) return null;
   if (s.list) {
     const was = (running ?? '').split(/\s+/).filter(Boolean);
@@ -336,7 +336,7 @@ export function liveViolations(app: JsonObject, rendered: RenderedConfig[], prev
   return out;
 }
 
-const SINCE: Record<string, string> = {
+export const SINCE: Record<string, string> = {
   ipam: 'changing the IPAM mode of a running cluster may cause persistent loss of connectivity (Cilium docs, IPAM)',
   'cluster-name': 'a new cluster name on a running cluster means restarting every workload (Cilium docs, Cluster Mesh)',
   'cluster-id': 'the cluster ID is part of every security identity: changing it on a running cluster means restarting every workload (Cilium docs, Cluster Mesh)',

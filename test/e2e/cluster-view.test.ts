@@ -108,7 +108,17 @@ t.test('Cilium 1.18.1 installed: the view fills within seconds, and an edit of c
   // U1 reads the view: an Application two minors below the running 1.18.1 is refused, the next minor passes.
   const skip = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => (a.spec.source.targetRevision = '1.16.3')));
   t.match(skip.stderr, /denied the request: cilium-guard denied Application argocd\/skip: \[U1\] spec\.source\.targetRevision is 1\.16\.3, a downgrade of 2 minor versions from 1\.18\.1 \(the running cilium-agent \(quay\.io\/cilium\/cilium:v1\.18\.1@sha256:/);
-  const next = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('next', (a) => (a.spec.source.targetRevision = '1.19.0')));
+  // L1 reads the edited view: the running cluster is now named talos-prod, so an Application that
+  // leaves cluster.name at the chart's "default" would rename it; naming it talos-prod passes.
+  const renames = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('next', (a) => (a.spec.source.targetRevision = '1.19.0')));
+  t.match(renames.stderr, /\[L1\] this would make cilium-config cluster-name "default", which changes it from "talos-prod" in the running cilium-config; .*: set cluster\.name so that cluster-name stays "talos-prod"/);
+  const next = await c.kubectl(
+    ['create', '--dry-run=server', '-f', '-'],
+    application('next', (a) => {
+      a.spec.source.targetRevision = '1.19.0';
+      a.spec.source.helm.valuesObject.cluster = { name: 'talos-prod' };
+    }),
+  );
   t.equal(next.code, 0, next.stderr);
 
   // And the agent is gone again: the view says so at once.
@@ -119,6 +129,12 @@ t.test('Cilium 1.18.1 installed: the view fills within seconds, and an edit of c
   }, 5_000);
   t.equal(gone.status, 200);
   t.equal(gone.body.clusterView.agentVersion, undefined);
-  const unknown = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => (a.spec.source.targetRevision = '1.16.3')));
-  t.equal(unknown.code, 0, 'nothing runs, nothing to compare with: allowed');
+  const unknown = await c.kubectl(
+    ['create', '--dry-run=server', '-f', '-'],
+    application('skip', (a) => {
+      a.spec.source.targetRevision = '1.16.3';
+      a.spec.source.helm.valuesObject.cluster = { name: 'talos-prod' };
+    }),
+  );
+  t.equal(unknown.code, 0, 'no agent runs, no version to compare with: allowed');
 });

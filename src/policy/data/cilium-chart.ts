@@ -93,3 +93,6 @@ export const CHART_DEFAULT_PATHS: readonly string[] = [
   'encryption.enabled',
   'encryption.type',
 ];
+
+/** CHART_DEFAULTS as a plain tree, the bottom layer of the effective values. */
+export const CHART_DEFAULTS_TREE = JSON.parse(JSON.stringify(CHART_DEFAULTS)) as { [key: string]: unknown };
