@@ -226,7 +226,8 @@ function checkKubeProxyReplacement(view: SourceView, config: PolicyConfig): Viol
     return bad(exact.path, exact.raw, `extraConfig["kube-proxy-replacement"] is ${describeValue(exact.raw)} (${exact.path}) and overrides kubeProxyReplacement in cilium-config; remove it or set it to "true"`);
   }
   if (kpr.state === 'default') {
-    return bad(kpr.origin.fieldPath, undefined, `kubeProxyReplacement is not set (${kpr.why}) and the chart default is false; ${fix}`);
+    const why = kpr.why.endsWith('is not set, so the chart default applies') ? '' : ` (${kpr.why})`;
+    return bad(kpr.origin.fieldPath, undefined, `kubeProxyReplacement is not set${why} and the chart default is false; ${fix}`);
   }
   const raw = kpr.state === 'set' ? kpr.value : undefined;
   return bad(kpr.origin.fieldPath, raw, `kubeProxyReplacement is ${describeValue(raw)} at ${kpr.origin.fieldPath}, which switches kube-proxy replacement off; ${fix}`);

@@ -48,7 +48,11 @@ function effective(l: Lookup): { known: true; value: unknown } | { known: false 
 
 function describeLookup(l: Lookup, key: string): string {
   if (l.state === 'set') return `${key} is ${describeValue(l.value)} (${l.origin.fieldPath})`;
-  if (l.state === 'default') return `${key} is not set (${l.why}), so the chart default ${describeValue(l.value)} applies`;
+  if (l.state === 'default') {
+    // `why` repeats "<key> is not set" when nothing mentions the key; it names the field that deletes it otherwise.
+    const plain = l.why.endsWith('is not set, so the chart default applies');
+    return `${key} is not set${plain ? '' : ` (${l.why})`}, so the chart default ${describeValue(l.value)} applies`;
+  }
   return `${key} cannot be known`;
 }
 

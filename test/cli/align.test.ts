@@ -296,6 +296,6 @@ t.test('the align command: text, json, exit codes, bad usage', async (t) => {
   t.match(missing.stdout, /ERROR \S+nope\.yaml: cannot read/);
   const usage = run(['--app', APP]);
   t.equal(usage.status, 2);
-  t.match(usage.stderr, /align needs --talos PATCH\.yaml and --app APP\.yaml/);
+  t.match(usage.stderr, /align needs --app APP\.yaml and --talos PATCH\.yaml, --live or --cluster FILE/);
   t.match(run(['--talos', TALOS, '--app', APP, '-o', 'policyreport']).stderr, /align reports settings, not objects/);
 });
