@@ -94,7 +94,7 @@ export async function auditCluster(kc: k8s.KubeConfig, config: PolicyConfig, opt
   const errors: Report['errors'] = [];
   const scope = options.namespace ? `in namespace ${options.namespace}` : 'in all namespaces';
   const live = await readLiveView(client, kc, config);
-  const view = typeof live === 'string' ? undefined : live;
+  const view: ClusterView = typeof live === 'string' ? { unavailable: live } : live;
   notes.push(typeof live === 'string' ? live : describeView(live, source));
   for (const target of targets(client, kc, options.namespace)) {
     let cont: string | undefined;

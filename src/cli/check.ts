@@ -40,6 +40,7 @@ export function describeView(view: ClusterView, from: string): string {
     view.ciliumConfig ? `cilium-config with ${Object.keys(view.ciliumConfig.data).length} key(s)` : undefined,
     view.missing?.length ? `missing: ${view.missing.join(', ')}` : undefined,
     view.stale ? 'stale' : undefined,
+    view.unavailable ? `unavailable: ${view.unavailable}` : undefined,
   ].filter(Boolean);
   return `cluster view from ${from}: ${parts.join('; ') || 'empty'}`;
 }

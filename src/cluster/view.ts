@@ -29,6 +29,8 @@ const OBJECTS: ViewObject[] = ['configMap', 'daemonSet'];
  */
 export type ViewState = 'pending' | 'current' | 'stale';
 
+const PENDING: ClusterView = Object.freeze({ unavailable: 'the cluster view has not been read from the API server yet' });
+
 export interface ClusterViewStatus {
   state: ViewState;
   /** Seconds since the view was last known to be current: 0 while it is; from start-up while pending. */
@@ -109,9 +111,12 @@ export class ClusterViewCache {
     this.rebuild();
   }
 
-  /** The latest view, without waiting: undefined until both objects were listed once. */
-  current(): ClusterView | undefined {
-    return this.snapshot;
+  /**
+   * The latest view, without waiting. Until both objects were listed once, a view that says only
+   * that what runs is unknown: the rules comparing with it then warn that they could not.
+   */
+  current(): ClusterView {
+    return this.snapshot ?? PENDING;
   }
 
   status(): ClusterViewStatus {

@@ -24,6 +24,12 @@ export interface ClusterView {
   stale?: boolean;
   /** What could not be found, e.g. `ConfigMap kube-system/cilium-config`: not there, or unreadable. */
   missing?: string[];
+  /**
+   * Why what runs is not known at all: the view has not been read yet, or cannot be read. Rules
+   * that compare with what runs then only warn that they could not (unlike an absent view: no
+   * cluster view was asked for, as for `check` without `--cluster`).
+   */
+  unavailable?: string;
 }
 
 /** The objects the view is read from. The chart's RBAC grants exactly these names. */
@@ -121,9 +127,9 @@ function stringMap(v: unknown): Record<string, string> | null {
 
 /** The ClusterView shape itself, checked field by field. */
 function viewFromShape(doc: JsonObject): ClusterView | string {
-  const known = new Set(['ciliumConfig', 'agent', 'observedAt', 'stale', 'missing']);
+  const known = new Set(['ciliumConfig', 'agent', 'observedAt', 'stale', 'missing', 'unavailable']);
   const unknown = Object.keys(doc).filter((k) => !known.has(k));
-  if (unknown.length > 0) return `unknown field(s) ${unknown.join(', ')}: expected ciliumConfig, agent, observedAt, stale, missing`;
+  if (unknown.length > 0) return `unknown field(s) ${unknown.join(', ')}: expected ciliumConfig, agent, observedAt, stale, missing, unavailable`;
   const view: ClusterView = {};
   if (doc.ciliumConfig !== undefined) {
     const cc = obj(doc.ciliumConfig);
@@ -146,6 +152,10 @@ function viewFromShape(doc: JsonObject): ClusterView | string {
   if (doc.stale !== undefined) {
     if (typeof doc.stale !== 'boolean') return 'stale must be true or false';
     if (doc.stale) view.stale = true;
+  }
+  if (doc.unavailable !== undefined) {
+    if (typeof doc.unavailable !== 'string' || doc.unavailable === '') return 'unavailable must be a non-empty string (why what runs is not known)';
+    view.unavailable = doc.unavailable;
   }
   if (doc.missing !== undefined) {
     if (!Array.isArray(doc.missing) || !doc.missing.every((m) => typeof m === 'string')) return 'missing must be a list of strings';

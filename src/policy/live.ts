@@ -244,6 +244,8 @@ interface Reference {
   /** "the running cilium-config" / "the previous Application". */
   describe: string;
   what: 'running' | 'previous';
+  /** A stale view may no longer be what runs: what it shows can only warn. */
+  stale?: boolean;
 }
 
 /** The one value several rendered sources agree on, if they all know it. */
@@ -280,8 +282,18 @@ function merged(r: RenderedConfig): Map<string, LiveValue> {
  */
 export function liveViolations(app: JsonObject, rendered: RenderedConfig[], previous: RenderedConfig[] | null, config: PolicyConfig, cluster?: ClusterView): Violation[] {
   const refs: Reference[] = [];
-  if (cluster?.ciliumConfig && deploysHere(app, config)) {
-    refs.push({ values: runningConfig(cluster.ciliumConfig.data), describe: `the running cilium-config${cluster.stale ? ' (as last seen; the view may be stale)' : ''}`, what: 'running' });
+  const out: Violation[] = [];
+  const here = cluster !== undefined && deploysHere(app, config);
+  if (here && cluster.ciliumConfig) {
+    refs.push({ values: runningConfig(cluster.ciliumConfig.data), describe: `the running cilium-config${cluster.stale ? ' (as last seen; the view may be stale)' : ''}`, what: 'running', stale: cluster.stale === true });
+  } else if (here && cluster.unavailable && rendered.length > 0) {
+    out.push({
+      rule: 'L1',
+      path: rendered[0]!.src.path,
+      subject: 'cilium-config vs running',
+      certain: false,
+      message: `cilium-guard cannot compare this Application with the running cilium-config (${cluster.unavailable}), so a change of IPAM mode, cluster name or id, or pod CIDRs would go unseen; check it with cilium-guard align --live`,
+    });
   }
   if (previous && previous.length > 0) {
     const maps = previous.map(merged);
@@ -292,8 +304,7 @@ export function liveViolations(app: JsonObject, rendered: RenderedConfig[], prev
     }
     refs.push({ values, describe: 'the previous version of this Application', what: 'previous' });
   }
-  if (refs.length === 0) return [];
-  const out: Violation[] = [];
+  if (refs.length === 0) return out;
   for (const r of rendered) {
     const mine = merged(r);
     for (const s of LIVE_SETTINGS) {
@@ -325,7 +336,7 @@ export function liveViolations(app: JsonObject, rendered: RenderedConfig[], prev
           path: next.path,
           subject,
           value: next.state === 'known' ? next.value : next.values,
-          certain: deny,
+          certain: deny && !ref.stale,
           message: deny
             ? `this would make cilium-config ${s.key} ${shown}, which ${how} from ${show(s, was.value)} in ${ref.describe}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
             : `this would make cilium-config ${s.key} ${shown}, not ${show(s, was.value)} as in ${ref.describe}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,

@@ -23,6 +23,8 @@ interface Reference {
   /** For messages and the ratchet: what the version was read from. */
   what: 'running' | 'previous';
   describe: string;
+  /** Read from a stale view: it may no longer be what runs, so it can only warn. */
+  stale?: boolean;
 }
 
 /** Sources that render the Cilium chart and that Argo CD applies (as application.ts guards them). */
@@ -58,7 +60,8 @@ function references(app: JsonObject, oldApp: JsonObject | null, config: PolicyCo
   const running = cluster?.agent?.version;
   const parsedRunning = running ? parseVersion(running) : null;
   if (running && parsedRunning && deploysHere(app, config)) {
-    out.push({ version: parsedRunning, text: running, what: 'running', describe: `the running cilium-agent (${cluster!.agent!.image})` });
+    const stale = cluster?.stale === true;
+    out.push({ version: parsedRunning, text: running, what: 'running', describe: `the running cilium-agent (${cluster!.agent!.image})${stale ? ' as last seen (the view may be stale)' : ''}`, stale });
   }
   if (oldApp) {
     for (const t of targetRevisions({ ...oldApp, operation: undefined }, config)) {
@@ -78,6 +81,22 @@ function minorsApart(a: Reference['version'], b: Reference['version']): number {
 /** U1 on one Application identified as Cilium; `oldApp` on UPDATE. */
 export function upgradeViolations(app: JsonObject, oldApp: JsonObject | null, config: PolicyConfig, cluster?: ClusterView): Violation[] {
   const refs = references(app, oldApp, config, cluster);
+  if (cluster?.unavailable && deploysHere(app, config) && !refs.some((r) => r.what === 'running')) {
+    const targets = targetRevisions(app, config);
+    if (targets.length > 0) {
+      return [
+        {
+          rule: 'U1',
+          path: targets[0]!.path,
+          subject: 'chart version vs running',
+          value: targets[0]!.revision,
+          certain: false,
+          message: `cilium-guard cannot compare ${targets[0]!.path} (${targets[0]!.revision || 'empty'}) with the running cilium-agent (${cluster.unavailable}); Cilium upgrades one minor release at a time: check the running version (cilium-guard align --live)`,
+        },
+        ...upgradeViolations(app, oldApp, config, undefined),
+      ];
+    }
+  }
   if (refs.length === 0) return [];
   const out: Violation[] = [];
   for (const target of targetRevisions(app, config)) {
@@ -104,7 +123,7 @@ export function upgradeViolations(app: JsonObject, oldApp: JsonObject | null, co
         path: target.path,
         subject: `chart version vs ${ref.what}`,
         value: target.revision,
-        certain: true,
+        certain: !ref.stale,
         message: `${target.path} is ${target.revision}, ${up ? 'an upgrade' : 'a downgrade'} of ${Number.isFinite(apart) ? `${apart} minor versions` : 'a major version'} from ${ref.text} (${ref.describe}); Cilium supports upgrades and rollbacks only between consecutive minor releases: go to ${step}`,
       });
     }

@@ -20,10 +20,10 @@ t.test('pending until both objects are listed: no view, age counted from start-u
   const c = clock();
   const cache = new ClusterViewCache(undefined, c.now);
   c.advance(5);
-  t.equal(cache.current(), undefined);
+  t.same(cache.current(), { unavailable: 'the cluster view has not been read from the API server yet' }, 'pending: what runs is unknown');
   t.match(cache.status(), { state: 'pending', ageSeconds: 5, missing: [] });
   cache.listed('configMap', cm({ ipam: 'kubernetes' }));
-  t.equal(cache.current(), undefined, 'half a view is no view');
+  t.same(cache.current(), { unavailable: 'the cluster view has not been read from the API server yet' }, 'half a view is no view');
 });
 
 t.test('current once listed and watched; missing objects are named; changes replace the view', async (t) => {

@@ -174,9 +174,16 @@ t.test('ratchet: a mismatch the old object already had is not this update’s do
   t.equal(worse.allowed, false, 'a further change is denied');
 });
 
-t.test('a stale view still judges, and says so; the mode and break-glass apply', async (t) => {
+t.test('a stale view only warns, an unavailable one warns that it could not compare; the mode and break-glass apply', async (t) => {
   const flip = app((v) => (v.ipam.mode = 'cluster-pool'));
-  t.match(l1(judge(flip, null, running(talosConfig, { stale: true }))), [{ verdict: 'deny', message: /the running cilium-config \(as last seen; the view may be stale\)/ }]);
+  t.match(l1(judge(flip, null, running(talosConfig, { stale: true }))), [{ verdict: 'warn', downgrade: 'unverifiable', message: /the running cilium-config \(as last seen; the view may be stale\)/ }]);
+  t.equal(judge(flip, null, running(talosConfig, { stale: true })).allowed, true);
+  // The old Application still decides on its own, stale view or not.
+  const before = app((v) => (v.ipam.mode = 'kubernetes'));
+  t.match(l1(judge(flip, before, running(talosConfig, { stale: true }))).map((f) => f.verdict), ['warn', 'deny']);
+  const pending = l1(judge(flip, null, { unavailable: 'the cluster view has not been read from the API server yet' }));
+  t.match(pending, [{ verdict: 'warn', subject: 'cilium-config vs running', message: /cannot compare this Application with the running cilium-config \(the cluster view has not been read from the API server yet\).*align --live/ }]);
+  t.same(l1(judge(flip, null)), [], 'no view asked for (check without --cluster): nothing said');
   const warnOnly = resolveConfig({ rules: { L1: { mode: 'warn' } } });
   if (!warnOnly.ok) throw new Error(warnOnly.errors.join('; '));
   t.match(l1(judge(flip, null, running(), warnOnly.config)), [{ verdict: 'warn' }]);

@@ -90,3 +90,15 @@ t.test('a pending sync: operation.sync.source and operation.sync.revision are th
   const revision = app('1.18.6', (a) => (a.operation = { sync: { source: a.spec.source, revision: '1.20.0' } }));
   t.match(u1(judge(revision, null, running('1.18.1'))), [{ verdict: 'deny', path: 'operation.sync.revision', value: '1.20.0' }]);
 });
+
+t.test('a stale view only warns; an unavailable one warns that it could not compare', async (t) => {
+  const stale = u1(judge(app('1.16.0'), null, { ...running('1.18.2'), stale: true }));
+  t.match(stale, [{ verdict: 'warn', downgrade: 'unverifiable', message: /from 1\.18\.2 \(the running cilium-agent \(.*\) as last seen \(the view may be stale\)\)/ }]);
+  const pending = u1(judge(app('1.16.0'), null, { unavailable: 'cannot read what runs: 403' }));
+  t.match(pending, [{ verdict: 'warn', subject: 'chart version vs running', message: /cannot compare spec\.source\.targetRevision \(1\.16\.0\) with the running cilium-agent \(cannot read what runs: 403\)/ }]);
+  // The old Application still counts when the view is unavailable.
+  const both = u1(judge(app('1.20.0'), app('1.18.6'), { unavailable: 'pending' }));
+  t.same(both.map((f) => f.verdict), ['warn', 'deny']);
+  const remote = app('1.16.0', (a) => (a.spec.destination = { server: 'https://prod.example.com:6443', namespace: 'kube-system' }));
+  t.same(u1(judge(remote, null, { unavailable: 'pending' })), [], 'another cluster: the view is not about it');
+});
