@@ -75,6 +75,14 @@ items:
   const r = run(['check', '--cluster', list, ...examples]);
   t.equal(r.status, 0, r.stdout + r.stderr);
   t.match(r.stdout, new RegExp(`note: cluster view from ${list.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: agent 1\\.18\\.1; cilium-config with 3 key\\(s\\)`));
+  // The same view makes L1 and U1 judge: an IPAM flip and a skipped minor fail the check.
+  const flip = path.join(tmp, 'flip.yaml');
+  writeFileSync(flip, readFileSync(path.join(SHARED, 'examples', '01-app-cilium-good.yaml'), 'utf8').replace('mode: kubernetes', 'mode: cluster-pool').replace('targetRevision: 1.18.6', 'targetRevision: 1.20.1'));
+  const flipped = run(['check', '--cluster', list, flip]);
+  t.equal(flipped.status, 1);
+  t.match(flipped.stdout, /DENY U1 spec\.source\.targetRevision: .*an upgrade of 2 minor versions from 1\.18\.1/);
+  t.match(flipped.stdout, /DENY L1 spec\.source\.helm\.valuesObject\.ipam\.mode: this would make cilium-config ipam "cluster-pool", which changes it from "kubernetes" in the running cilium-config/);
+  t.equal(run(['check', flip]).status, 0, 'without --cluster nothing runs to compare with');
   const view = path.join(tmp, 'view.yaml');
   writeFileSync(view, 'agent: {image: example.com/cilium}\n');
   const json = JSON.parse(run(['check', '-o', 'json', '--cluster', view, ...examples]).stdout) as { notes: string[] };
