@@ -67,7 +67,7 @@ function applicationRules(
   return [
     ...applicationViolations(subject, config),
     ...upgradeViolations(subject, old, config, context.cluster),
-    ...liveViolations(subject, renderedConfigs(subject, config, true), old ? renderedConfigs(old, config, false) : null, config, context.cluster),
+    ...liveViolations(subject, old, (a, operation) => renderedConfigs(a, config, operation), config, context.cluster),
   ];
 }
 

@@ -276,14 +276,24 @@ function merged(r: RenderedConfig): Map<string, LiveValue> {
 }
 
 /**
- * L1 for the sources an Application renders (`rendered`), against what runs: the live cilium-config
- * when `cluster` has one and the Application deploys here, and the old Application's rendering
- * (`previous`) on UPDATE.
+ * L1 for the sources an Application renders (`render(app, true)`: its spec and a pending sync),
+ * against what runs: the live cilium-config when `cluster` has one and the Application deploys
+ * here, and what the old Application rendered (`render(oldApp, false)`) on UPDATE.
  */
-export function liveViolations(app: JsonObject, rendered: RenderedConfig[], previous: RenderedConfig[] | null, config: PolicyConfig, cluster?: ClusterView): Violation[] {
+export function liveViolations(
+  app: JsonObject,
+  oldApp: JsonObject | null,
+  render: (app: JsonObject, operation: boolean) => RenderedConfig[],
+  config: PolicyConfig,
+  cluster?: ClusterView,
+): Violation[] {
+  const here = cluster !== undefined && deploysHere(app, config);
+  // Nothing to compare with: no need to work out what the Application renders.
+  if (!oldApp && !(here && (cluster.ciliumConfig || cluster.unavailable))) return [];
+  const rendered = render(app, true);
+  const previous = oldApp ? render(oldApp, false) : null;
   const refs: Reference[] = [];
   const out: Violation[] = [];
-  const here = cluster !== undefined && deploysHere(app, config);
   if (here && cluster.ciliumConfig) {
     refs.push({ values: runningConfig(cluster.ciliumConfig.data), describe: `the running cilium-config${cluster.stale ? ' (as last seen; the view may be stale)' : ''}`, what: 'running', stale: cluster.stale === true });
   } else if (here && cluster.unavailable && rendered.length > 0) {
