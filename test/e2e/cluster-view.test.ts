@@ -4,33 +4,18 @@
 // answers reviews; the objects of the real Cilium 1.18.1 chart, rendered with Talos' values, fill
 // the view within seconds, and an edit of cilium-config is seen.
 import { execFile } from 'node:child_process';
-import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { NAMESPACE } from '../helpers/chart.js';
 import { SHARED } from '../helpers/corpus.js';
 import { helm } from '../helpers/tools.js';
-import { FULLNAME, type Obj, application, eventually, startCluster } from './harness.js';
+import { type Obj, application, eventually, startCluster } from './harness.js';
 
 const exec = promisify(execFile);
 const c = await startCluster();
 t.teardown(() => c.stop());
-const { guard } = c;
-
-async function readyz(): Promise<{ status: number; body: Obj }> {
-  const secret = await c.core.readNamespacedSecret({ namespace: NAMESPACE, name: `${FULLNAME}-tls` });
-  const ca = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
-  return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: guard.port, path: '/readyz', ca }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Obj }));
-    });
-    req.on('error', reject);
-  });
-}
+const { guard, readyz } = c;
 
 /** ConfigMap cilium-config and DaemonSet cilium, as `helm template` of the real chart renders them with Talos' values. */
 async function ciliumObjects(): Promise<{ configMap: Obj; daemonSet: Obj }> {
