@@ -191,8 +191,18 @@ t.test('Argo CD adopts it: the user\'s Application is admitted, the breaking edi
       update: ['T1', 'T1'],
       says: [/set securityContext\.capabilities\.ciliumAgent="\{CHOWN,KILL,NET_ADMIN,NET_RAW,IPC_LOCK,SYS_ADMIN,SYS_RESOURCE,DAC_OVERRIDE,FOWNER,SETGID,SETUID\}"/],
     },
-    { edit: 'cluster-pool IPAM', create: ['L1'], update: ['L1'], says: [/ipam\.mode/, /cluster-pool/, /kubernetes/] },
-    { edit: 'another cluster name', create: ['L1'], update: ['L1'], says: [/cluster\.name/, /talos-prod/, /default/] },
+    {
+      edit: 'cluster-pool IPAM',
+      create: ['L1'],
+      update: ['L1', 'L1'],
+      says: [/cilium-config ipam "cluster-pool", which changes it from "kubernetes" in the running cilium-config; /, /: set ipam\.mode so that ipam stays "kubernetes"$/],
+    },
+    {
+      edit: 'another cluster name',
+      create: ['L1'],
+      update: ['L1', 'L1'],
+      says: [/cilium-config cluster-name "talos-prod", which changes it from "default" in the running cilium-config; /, /: set cluster\.name so that cluster-name stays "default"$/],
+    },
     {
       edit: 'chart 1.16.15',
       create: ['U1'],
@@ -208,7 +218,7 @@ t.test('Argo CD adopts it: the user\'s Application is admitted, the breaking edi
   ];
   const before = await stored('cilium');
   for (const k of cases) {
-    const name = `cilium-${k.edit.replace(/[^a-z0-9]+/g, '-')}`;
+    const name = `cilium-${k.edit.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
     const made = expectAnswer(t, await create(userApp(name, EDITS[k.edit])), { status: 403, denied: k.create, warned: [] }, `${k.edit}: CREATE refused`);
     for (const re of k.says) t.match(made.findings[0]?.text, re, `${k.edit}: the CREATE's refusal says ${re}`);
     t.equal(await stored(name), null, `${k.edit}: nothing stored`);
@@ -228,9 +238,15 @@ t.test('Argo CD adopts it: the user\'s Application is admitted, the breaking edi
   const record = await guard.log((l) => l.event === 'cilium-guard.audit' && l.name === 'cilium-cluster-pool-ipam' && l.dryRun === true, 'the dry run\'s audit record');
   t.match(record, { rule: 'L1', verdict: 'deny', operation: 'CREATE' });
 
-  // A change of routing mode reroutes pod traffic while agents roll: allowed, with a warning.
-  expectAnswer(t, await create(userApp('cilium-native-routing', EDITS['native routing'])), { status: 201, denied: [], warned: ['L1'] }, 'native routing: CREATE admitted with a warning');
-  const native = expectAnswer(t, await update('cilium', EDITS['native routing']), { status: 200, denied: [], warned: ['L1'] }, 'native routing: UPDATE admitted with a warning');
+  // A change of routing mode (and the native-routing CIDR it needs) reroutes pod traffic while
+  // agents roll: allowed, with a warning for each key, against what runs (and, on UPDATE, against
+  // the previous Application too).
+  const nativeCreate = await create(userApp('cilium-native-routing', EDITS['native routing']));
+  expectAnswer(t, nativeCreate, { status: 201, denied: [], warned: ['L1', 'L1'] }, 'native routing: CREATE admitted with warnings');
+  const ours = nativeCreate.warnings.filter((w) => w.startsWith('[cilium-guard '));
+  t.match(ours[0], /^\[cilium-guard L1\] this would make cilium-config routing-mode "native", not "tunnel" as in the running cilium-config; .*: set routingMode so that routing-mode stays "tunnel" unless the change is planned$/);
+  t.match(ours[1], /^\[cilium-guard L1\] this would make cilium-config ipv4-native-routing-cidr "10\.244\.0\.0\/16", not unset .* as in the running cilium-config; /);
+  expectAnswer(t, await update('cilium', EDITS['native routing']), { status: 200, denied: [], warned: ['L1', 'L1', 'L1', 'L1'] }, 'native routing: UPDATE admitted with warnings');
   t.equal((await stored('cilium'))?.spec.source.helm.valuesObject.routingMode, 'native', 'stored');
   t.comment(`the whole file so far: ${Date.now() - started} ms`);
 });
