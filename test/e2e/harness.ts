@@ -371,6 +371,12 @@ export function applicationSet(name: string, edit: (a: Obj) => void = () => {}):
   return a;
 }
 
+/**
+ * A cilium-config with the given kube-proxy-replacement. It also holds `ipam: kubernetes`, as the
+ * chart writes it for the golden Application's (Talos') values: without the key the agent runs
+ * cluster-pool IPAM, and L1 would refuse every golden Application as a live IPAM change. The keys
+ * left out are the ones whose absence means what the golden Application renders.
+ */
 export function ciliumConfig(kpr: string, namespace = 'kube-system'): Obj {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace }, data: { 'kube-proxy-replacement': kpr } };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace }, data: { 'kube-proxy-replacement': kpr, ipam: 'kubernetes' } };
 }
