@@ -91,9 +91,17 @@ t.test('Cilium 1.18.1 installed: the view fills within seconds, and an edit of c
   t.match(changed.body.clusterView, { state: 'current', missing: [], ageSeconds: 0 });
 
   // U1 reads the view: an Application two minors below the running 1.18.1 is refused, the next minor passes.
-  const skip = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => (a.spec.source.targetRevision = '1.16.3')));
+  // (Each keeps the running cluster name, which L1 would otherwise refuse to change.)
+  const runningName = (a: Obj): void => void (a.spec.source.helm.valuesObject.cluster = { name: 'talos-prod' });
+  const skip = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => {
+    runningName(a);
+    a.spec.source.targetRevision = '1.16.3';
+  }));
   t.match(skip.stderr, /denied the request: cilium-guard denied Application argocd\/skip: \[U1\] spec\.source\.targetRevision is 1\.16\.3, a downgrade of 2 minor versions from 1\.18\.1 \(the running cilium-agent \(quay\.io\/cilium\/cilium:v1\.18\.1@sha256:/);
-  const next = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('next', (a) => (a.spec.source.targetRevision = '1.19.0')));
+  const next = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('next', (a) => {
+    runningName(a);
+    a.spec.source.targetRevision = '1.19.0';
+  }));
   t.equal(next.code, 0, next.stderr);
 
   // And the agent is gone again: the view says so at once.
@@ -104,6 +112,9 @@ t.test('Cilium 1.18.1 installed: the view fills within seconds, and an edit of c
   }, 5_000);
   t.equal(gone.status, 200);
   t.equal(gone.body.clusterView.agentVersion, undefined);
-  const unknown = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => (a.spec.source.targetRevision = '1.16.3')));
+  const unknown = await c.kubectl(['create', '--dry-run=server', '-f', '-'], application('skip', (a) => {
+    runningName(a);
+    a.spec.source.targetRevision = '1.16.3';
+  }));
   t.equal(unknown.code, 0, 'nothing runs, nothing to compare with: allowed');
 });
