@@ -7,13 +7,15 @@
 // cilium-guard runs as the chart's ServiceAccount, with a token from the TokenRequest API, so the
 // chart's RBAC is what lets it fill its Secret and inject the caBundle. Everything is stopped by
 // `stop()`, which tests register with t.teardown so it runs even when an assertion fails.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { NAMESPACE, RELEASE, applyDocs, createNamespaces, find, installArgoCRDs, releaseDocs, render } from '../helpers/chart.js';
 import { REPO, example } from '../helpers/corpus.js';
 import { type ControlPlane, freePort, startControlPlane } from '../helpers/kube.js';
+import { helm } from '../helpers/tools.js';
 
 export const BREAK_GLASS_USER = 'oncall-bob';
 export const FULLNAME = `${RELEASE}-cilium-guard`;
@@ -164,6 +166,71 @@ export async function startGuardProcess(
   };
 }
 
+/** An API server's answer to one REST call: status, the decoded body, and each `Warning` header's text. */
+export interface ApiAnswer {
+  status: number;
+  body: Obj;
+  warnings: string[];
+}
+
+/**
+ * The texts of the `Warning: 299 - "text"` headers, one per header: RFC 7234 quoting undone, and
+ * the UTF-8 the API server sends restored (Node reads header bytes as Latin-1).
+ */
+export function warningTexts(rawHeaders: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'warning') continue;
+    const value = Buffer.from(rawHeaders[i + 1]!, 'latin1').toString('utf8');
+    const m = /^\d{3} \S+ "((?:[^"\\]|\\.)*)"/.exec(value);
+    out.push(m ? m[1]!.replace(/\\(.)/g, '$1') : value);
+  }
+  return out;
+}
+
+/**
+ * One REST call to the API server with the identity of `kubeconfig` (one the harness wrote: a
+ * token and the API server's CA), as client-go makes it. Unlike client-node it keeps every Warning
+ * header apart, so a test can read each admission warning whole.
+ */
+export function apiRequest(kubeconfig: string, method: string, apiPath: string, body?: unknown, contentType = 'application/json'): Promise<ApiAnswer> {
+  const config = JSON.parse(readFileSync(kubeconfig, 'utf8')) as Obj;
+  const server = new URL(String(config.clusters[0].cluster.server));
+  const ca = readFileSync(String(config.clusters[0].cluster['certificate-authority']), 'utf8');
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: server.hostname,
+        port: server.port,
+        method,
+        path: apiPath,
+        ca,
+        headers: {
+          authorization: `Bearer ${String(config.users[0].user.token)}`,
+          accept: 'application/json',
+          ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Obj) : {}, warnings: warningTexts(res.rawHeaders) });
+          } catch (err) {
+            reject(new Error(`${method} ${apiPath}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)} (${String(err)})`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${apiPath}: no answer in 30 s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export interface Cluster {
   cp: ControlPlane;
   dir: string;
@@ -177,6 +244,16 @@ export interface Cluster {
   custom: k8s.CustomObjectsApi;
   core: k8s.CoreV1Api;
   kubectl(args: string[], input?: unknown, kubeconfig?: string): Promise<{ stdout: string; stderr: string; code: number }>;
+  /** A REST call as alice (or as `kubeconfig`), every Warning header kept: see apiRequest. */
+  request(method: string, apiPath: string, body?: unknown, kubeconfig?: string): Promise<ApiAnswer>;
+  /**
+   * The real helm (scripts/tools.sh) as the admin, against this API server only: `--kubeconfig`
+   * is the harness's, helm's own homes are in the control plane's directory, and no HELM_* or
+   * KUBECONFIG variable of the caller's environment reaches it. Killed after `timeoutMs`.
+   */
+  helm(args: string[], timeoutMs?: number): Promise<{ stdout: string; stderr: string; code: number }>;
+  /** cilium-guard's /readyz over HTTPS, verified against the CA it keeps in its Secret. */
+  readyz(): Promise<{ status: number; body: Obj }>;
   /** Waits until the API server calls the webhook for Applications and its TLS check passes. */
   webhooksReady(): Promise<void>;
   stop(): Promise<void>;
@@ -187,8 +264,13 @@ export interface Cluster {
  * certificates: cilium-guard fills the Secret and injects the caBundle itself), and a running
  * cilium-guard. `set` goes to the chart; `guardFlags` overrides the Deployment's arguments.
  */
-export async function startCluster(options: { set?: Record<string, unknown>; guardFlags?: Record<string, string> } = {}): Promise<Cluster> {
-  const cp = await startControlPlane({ users: { [BREAK_GLASS_USER]: ['cilium-guard:break-glass'], alice: ['dev'] } });
+export async function startCluster(
+  options: { set?: Record<string, unknown>; guardFlags?: Record<string, string>; allowPrivileged?: boolean } = {},
+): Promise<Cluster> {
+  const cp = await startControlPlane({
+    users: { [BREAK_GLASS_USER]: ['cilium-guard:break-glass'], alice: ['dev'] },
+    ...(options.allowPrivileged ? { allowPrivileged: true } : {}),
+  });
   let guard: GuardProcess | undefined;
   try {
     await installArgoCRDs(cp);
@@ -221,6 +303,35 @@ export async function startCluster(options: { set?: Record<string, unknown>; gua
       custom: kc.makeApiClient(k8s.CustomObjectsApi),
       core: kc.makeApiClient(k8s.CoreV1Api),
       kubectl,
+      request: (method, apiPath, body, kubeconfig = asAlice) => apiRequest(kubeconfig, method, apiPath, body),
+      helm(args, timeoutMs = 120_000) {
+        const home = path.join(cp.dir, 'helm');
+        const env: NodeJS.ProcessEnv = {};
+        for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HELM_') && k !== 'KUBECONFIG') env[k] = v;
+        for (const d of ['cache', 'config', 'data']) {
+          env[`HELM_${d.toUpperCase()}_HOME`] = path.join(home, d);
+          mkdirSync(path.join(home, d), { recursive: true });
+        }
+        env.KUBECONFIG = cp.kubeconfig;
+        return new Promise((resolve) => {
+          execFile(helm(), [...args, `--kubeconfig=${cp.kubeconfig}`], { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+            resolve({ stdout, stderr, code: err ? (typeof err.code === 'number' ? err.code : 1) : 0 }),
+          );
+        });
+      },
+      async readyz() {
+        const secret = await cluster.core.readNamespacedSecret({ namespace: NAMESPACE, name: `${FULLNAME}-tls` });
+        const ca = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
+        return new Promise((resolve, reject) => {
+          const req = https.get({ host: '127.0.0.1', port: cluster.guard.port, path: '/readyz', ca, timeout: 10_000 }, (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Obj }));
+          });
+          req.on('timeout', () => req.destroy(new Error('/readyz: no answer in 10 s')));
+          req.on('error', reject);
+        });
+      },
       async webhooksReady() {
         // The API server picks up webhook configurations (and their caBundle) asynchronously.
         const probe = application('readiness-probe', (a) => (a.spec.destination.namespace = 'elsewhere'));
@@ -260,6 +371,12 @@ export function applicationSet(name: string, edit: (a: Obj) => void = () => {}):
   return a;
 }
 
+/**
+ * A cilium-config with the given kube-proxy-replacement. It also holds `ipam: kubernetes`, as the
+ * chart writes it for the golden Application's (Talos') values: without the key the agent runs
+ * cluster-pool IPAM, and L1 would refuse every golden Application as a live IPAM change. The keys
+ * left out are the ones whose absence means what the golden Application renders.
+ */
 export function ciliumConfig(kpr: string, namespace = 'kube-system'): Obj {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace }, data: { 'kube-proxy-replacement': kpr } };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace }, data: { 'kube-proxy-replacement': kpr, ipam: 'kubernetes' } };
 }

@@ -52,8 +52,12 @@ function waitExit(p: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-/** Static users: name -> groups. Each gets a token; kubeconfigFor(name) uses it. */
-export async function startControlPlane(options: { users?: Record<string, string[]> } = {}): Promise<ControlPlane> {
+/**
+ * Static users: name -> groups. Each gets a token; kubeconfigFor(name) uses it. `allowPrivileged`
+ * lets the API server store privileged pod templates (the Cilium chart's DaemonSet); no pod ever
+ * runs here (there is no kubelet), so it is off unless a test installs such a chart.
+ */
+export async function startControlPlane(options: { users?: Record<string, string[]>; allowPrivileged?: boolean } = {}): Promise<ControlPlane> {
   // scripts/e2e.sh points CILIUM_GUARD_TEST_TMP at a directory of its own, and afterwards kills
   // whatever still runs from it: the backstop for a test process killed before its teardown.
   const dir = mkdtempSync(path.join(process.env.CILIUM_GUARD_TEST_TMP ?? os.tmpdir(), 'cilium-guard-kube-'));
@@ -133,7 +137,7 @@ export async function startControlPlane(options: { users?: Record<string, string
         '--service-cluster-ip-range=10.96.0.0/24',
         '--disable-admission-plugins=ServiceAccount',
         '--endpoint-reconciler-type=none',
-        '--allow-privileged=false',
+        `--allow-privileged=${options.allowPrivileged === true}`,
         '--v=0',
       ]),
     );
