@@ -315,14 +315,21 @@ export function liveViolations(
     refs.push({ values, describe: 'the previous version of this Application', what: 'previous' });
   }
   if (refs.length === 0) return out;
+  const ordered = [...refs].sort((a, b) => Number(a.stale === true) - Number(b.stale === true));
   for (const r of rendered) {
     const mine = merged(r);
     for (const s of LIVE_SETTINGS) {
       const next = mine.get(s.key);
       if (!next || next.state === 'refused') continue;
-      for (const ref of refs) {
+      // One finding per distinct value that runs: where the old Application and the running
+      // cilium-config agree, the first (a current view before a stale one) speaks for both.
+      const said: string[] = [];
+      for (const ref of ordered) {
         const was = ref.values.get(s.key);
-        if (!was || was.state !== 'known') continue;
+        if (!was || was.state !== 'known' || said.includes(normal(s, was.value))) continue;
+        said.push(normal(s, was.value));
+        const same = ordered.filter((o) => o !== ref && o.values.get(s.key)?.state === 'known' && normal(s, (o.values.get(s.key) as { value: string | null }).value) === normal(s, was.value));
+        const where = same.length > 0 ? `${ref.describe} and ${same.map((o) => o.describe).join(' and ')}` : ref.describe;
         const subject = `cilium-config ${s.key} vs ${ref.what}`;
         const keep = was.value === null ? `leave ${s.values} as it was` : `set ${s.values} so that ${s.key} stays ${JSON.stringify(was.value)}`;
         if (next.state === 'unknown') {
@@ -332,7 +339,7 @@ export function liveViolations(
             path: next.path,
             subject,
             certain: false,
-            message: `${s.key} (${s.values}) cannot be known before the sync: ${next.why}; ${ref.describe} has ${show(s, was.value)}, and Cilium must not change it on a running cluster: pin it in valuesObject or parameters`,
+            message: `${s.key} (${s.values}) cannot be known before the sync: ${next.why}; ${where} ${same.length > 0 ? 'have' : 'has'} ${show(s, was.value)}, and Cilium must not change it on a running cluster: pin it in valuesObject or parameters`,
           });
           continue;
         }
@@ -348,8 +355,8 @@ export function liveViolations(
           value: next.state === 'known' ? next.value : next.values,
           certain: deny && !ref.stale,
           message: deny
-            ? `this would make cilium-config ${s.key} ${shown}, which ${how} from ${show(s, was.value)} in ${ref.describe}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
-            : `this would make cilium-config ${s.key} ${shown}, not ${show(s, was.value)} as in ${ref.describe}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
+            ? `this would make cilium-config ${s.key} ${shown}, which ${how} from ${show(s, was.value)} in ${where}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
+            : `this would make cilium-config ${s.key} ${shown}, not ${show(s, was.value)} as in ${where}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
         });
       }
     }

@@ -48,6 +48,17 @@ t.test('the Talos Application matches what Talos installed: admitted, no finding
   t.same(l1(judge(app(), app(), running())), [], 'UPDATE with both references');
 });
 
+t.test('on UPDATE, where the old Application and the running cilium-config agree, one finding names both', async (t) => {
+  const before = app((v) => (v.operator.replicas = 3));
+  const found = l1(judge(app((v) => (v.ipam.mode = 'cluster-pool')), before, running()));
+  t.match(found, [{ verdict: 'deny', subject: 'cilium-config ipam vs running', message: /from "kubernetes" in the running cilium-config and the previous version of this Application;/ }]);
+  t.equal(found.length, 1);
+  // With a stale view, the old Application speaks first: the denial stays certain.
+  const stale = l1(judge(app((v) => (v.ipam.mode = 'cluster-pool')), before, running(talosConfig, { stale: true })));
+  t.match(stale, [{ verdict: 'deny', subject: 'cilium-config ipam vs previous', message: /in the previous version of this Application and the running cilium-config \(as last seen; the view may be stale\);/ }]);
+  t.equal(stale.length, 1);
+});
+
 t.test('ipam.mode flip against the running cluster is denied, with the value to keep', async (t) => {
   const d = judge(app((v) => (v.ipam.mode = 'cluster-pool')), null, running());
   t.equal(d.allowed, false);
@@ -180,7 +191,7 @@ t.test('a stale view only warns, an unavailable one warns that it could not comp
   t.equal(judge(flip, null, running(talosConfig, { stale: true })).allowed, true);
   // The old Application still decides on its own, stale view or not.
   const before = app((v) => (v.ipam.mode = 'kubernetes'));
-  t.match(l1(judge(flip, before, running(talosConfig, { stale: true }))).map((f) => f.verdict), ['warn', 'deny']);
+  t.match(l1(judge(flip, before, running({ ...talosConfig, ipam: 'eni' }, { stale: true }))).map((f) => f.verdict), ['deny', 'warn']);
   const pending = l1(judge(flip, null, { unavailable: 'the cluster view has not been read from the API server yet' }));
   t.match(pending, [{ verdict: 'warn', subject: 'cilium-config vs running', message: /cannot compare this Application with the running cilium-config \(the cluster view has not been read from the API server yet\).*align --live/ }]);
   t.same(l1(judge(flip, null)), [], 'no view asked for (check without --cluster): nothing said');
