@@ -187,8 +187,10 @@ export interface Cluster {
  * certificates: cilium-guard fills the Secret and injects the caBundle itself), and a running
  * cilium-guard. `set` goes to the chart; `guardFlags` overrides the Deployment's arguments.
  */
-export async function startCluster(options: { set?: Record<string, unknown>; guardFlags?: Record<string, string> } = {}): Promise<Cluster> {
-  const cp = await startControlPlane({ users: { [BREAK_GLASS_USER]: ['cilium-guard:break-glass'], alice: ['dev'] } });
+export async function startCluster(
+  options: { set?: Record<string, unknown>; guardFlags?: Record<string, string>; allowPrivileged?: boolean } = {},
+): Promise<Cluster> {
+  const cp = await startControlPlane({ users: { [BREAK_GLASS_USER]: ['cilium-guard:break-glass'], alice: ['dev'] }, allowPrivileged: options.allowPrivileged });
   let guard: GuardProcess | undefined;
   try {
     await installArgoCRDs(cp);

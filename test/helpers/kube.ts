@@ -53,7 +53,8 @@ function waitExit(p: ChildProcess, ms: number): Promise<void> {
 }
 
 /** Static users: name -> groups. Each gets a token; kubeconfigFor(name) uses it. */
-export async function startControlPlane(options: { users?: Record<string, string[]> } = {}): Promise<ControlPlane> {
+/** `allowPrivileged`: --allow-privileged=true, for charts whose pod templates are privileged (Cilium's). */
+export async function startControlPlane(options: { users?: Record<string, string[]>; allowPrivileged?: boolean } = {}): Promise<ControlPlane> {
   // scripts/e2e.sh points CILIUM_GUARD_TEST_TMP at a directory of its own, and afterwards kills
   // whatever still runs from it: the backstop for a test process killed before its teardown.
   const dir = mkdtempSync(path.join(process.env.CILIUM_GUARD_TEST_TMP ?? os.tmpdir(), 'cilium-guard-kube-'));
@@ -133,7 +134,7 @@ export async function startControlPlane(options: { users?: Record<string, string
         '--service-cluster-ip-range=10.96.0.0/24',
         '--disable-admission-plugins=ServiceAccount',
         '--endpoint-reconciler-type=none',
-        '--allow-privileged=false',
+        `--allow-privileged=${options.allowPrivileged === true}`,
         '--v=0',
       ]),
     );
