@@ -15,6 +15,7 @@ import {
   type ArgoEnv,
   type Obj,
   eventually,
+  nonLoopbackPeers,
   sleep,
   startArgoEnv,
   sumMetric,
@@ -83,6 +84,11 @@ const applyArgocdCm = async (): Promise<Obj> => {
   return env.getJson(['configmap', 'argocd-cm', '-n', ARGOCD_NS]);
 };
 
+const offLoopback = new Set<string>();
+let samples = 0;
+let sampler: NodeJS.Timeout | undefined;
+t.teardown(() => clearInterval(sampler));
+
 await t.test('phase 2: argocd-cm goes through the mutating webhook, then Argo CD starts', async (t) => {
   t.notOk(excludesIdentity(userCm), 'the user file has no CiliumIdentity exclusion');
   t.ok(userExclusions.includes('kyverno.io'), 'and keeps the other entries');
@@ -91,9 +97,17 @@ await t.test('phase 2: argocd-cm goes through the mutating webhook, then Argo CD
   t.ok(excludesIdentity(stored), 'the stored argocd-cm excludes cilium.io/CiliumIdentity');
   t.ok(String(stored.data['resource.exclusions']).includes('kyverno.io'), 'every other entry is kept');
   t.equal(await env.cluster.guard.metric('cilium_guard_admission_requests_total', { route: 'mutate', verdict: 'mutated' }), before + 1);
-  await env.startArgo({ appResyncSeconds: 10 });
+  const argo = await env.startArgo({ appResyncSeconds: 10 });
   t.pass('argocd-repo-server, argocd-application-controller and argocd-applicationset-controller run');
+  // The network rule, checked on the processes this suite adds: every socket of Argo CD and redis,
+  // sampled twice a second for the rest of the run, has a loopback peer (or none).
+  const pids = [argo.repoServer, argo.controller, argo.appset, env.redis.proc].map((p) => p.child.pid!);
+  sampler = setInterval(() => {
+    for (const v of nonLoopbackPeers(pids)) offLoopback.add(v);
+    samples++;
+  }, 500);
 });
+
 
 // ---------------------------------------------------------------------------------------------
 const userAppSet = (edit: (a: Obj) => void = () => {}): Obj => {
@@ -157,6 +171,8 @@ await t.test('phase 3: the user ApplicationSet generates the Application; Argo C
 
 // ---------------------------------------------------------------------------------------------
 await t.test('phase 2 (the running controller): CiliumIdentity stays out of the cache with the exclusion, gets in without', async (t) => {
+  const t0 = Date.now();
+  const lap = (what: string): void => void t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   const crd = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -201,6 +217,7 @@ await t.test('phase 2 (the running controller): CiliumIdentity stays out of the 
     'security-labels': { 'k8s:io.kubernetes.pod.namespace': 'default' },
   }));
   const withExclusion = await stable();
+  lap('settled with the exclusion');
   const apisWith = await apis();
   const made = await env.kubectl(['apply', '-f', '-'], { apiVersion: 'v1', kind: 'List', items: identities });
   t.equal(made.code, 0, made.stderr);
@@ -211,29 +228,32 @@ await t.test('phase 2 (the running controller): CiliumIdentity stays out of the 
   // same file is stored as written.
   await env.stopGuard();
   try {
-  const invalidationsBefore = env.argo!.controller.lines.filter((l) => l.msg === 'invalidating live state cache').length;
-  const bare = await applyArgocdCm();
-  t.notOk(excludesIdentity(bare), 'with cilium-guard down, argocd-cm is stored without the exclusion');
-  await eventually('the controller to invalidate its cache', async () =>
-    env.argo!.controller.lines.filter((l) => l.msg === 'invalidating live state cache').length > invalidationsBefore ? true : undefined,
-  );
-  const without = await eventually(
-    'the CiliumIdentities to reach the cache',
-    async () => {
-      const n = await objects();
-      return n >= withExclusion + N ? n : undefined;
-    },
-    60_000,
-  );
-  t.equal(without, withExclusion + N, `without it, the ${N} CiliumIdentities are in Argo CD's cluster cache`);
-  t.equal(await apis(), apisWith + 1, 'and CiliumIdentity is one more watched API');
-  report(`argocd: cluster cache objects with the CiliumIdentity exclusion ${withExclusion}, without ${without} (${N} identities)`);
+    lap('cilium-guard stopped');
+    const invalidationsBefore = env.argo!.controller.lines.filter((l) => l.msg === 'invalidating live state cache').length;
+    const bare = await applyArgocdCm();
+    t.notOk(excludesIdentity(bare), 'with cilium-guard down, argocd-cm is stored without the exclusion');
+    await eventually('the controller to invalidate its cache', async () =>
+      env.argo!.controller.lines.filter((l) => l.msg === 'invalidating live state cache').length > invalidationsBefore ? true : undefined,
+    );
+    const without = await eventually(
+      'the CiliumIdentities to reach the cache',
+      async () => {
+        const n = await objects();
+        return n >= withExclusion + N ? n : undefined;
+      },
+      60_000,
+    );
+    lap('CiliumIdentities in the cache');
+    t.equal(without, withExclusion + N, `without it, the ${N} CiliumIdentities are in Argo CD's cluster cache`);
+    t.equal(await apis(), apisWith + 1, 'and CiliumIdentity is one more watched API');
+    report(`argocd: cluster cache objects with the CiliumIdentity exclusion ${withExclusion}, without ${without} (${N} identities)`);
   } finally {
     // cilium-guard back: the next write of argocd-cm gets the exclusion again, and the controller drops them.
     await env.startGuard();
     await env.cluster.webhooksReady();
   }
   const again = await applyArgocdCm();
+  lap('cilium-guard back');
   t.ok(excludesIdentity(again), 'with cilium-guard back, the exclusion is added again');
   const after = await eventually(
     'the CiliumIdentities to leave the cache',
@@ -244,6 +264,7 @@ await t.test('phase 2 (the running controller): CiliumIdentity stays out of the 
     60_000,
   );
   t.equal(after, withExclusion, 'and the controller evicts them from its cache');
+  lap('evicted');
   t.equal(await apis(), apisWith, 'CiliumIdentity is no longer watched');
 });
 
@@ -254,7 +275,7 @@ const short = (user: string): string =>
 const tally = (rs: Obj[]): Map<string, number> => {
   const m = new Map<string, number>();
   for (const r of rs) {
-    const key = `${short(String(r.user))} ${r.operation} ${r.kind}${r.dryRun ? ' dryRun' : ''}${r.fieldManager ? ` fieldManager=${r.fieldManager}` : ''} -> ${r.verdict}`;
+    const key = `${short(String(r.user))} ${r.operation} ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}${r.dryRun ? ' dryRun' : ''}${r.fieldManager ? ` fieldManager=${r.fieldManager}` : ''} -> ${r.verdict}`;
     m.set(key, (m.get(key) ?? 0) + 1);
   }
   return new Map([...m].sort());
@@ -408,6 +429,7 @@ const syncOperation = (by: string): Obj => ({
 });
 
 await t.test('phase 6: cilium-guard stopped: status writes pass, a sync waits, and it recovers by itself', async (t) => {
+  t.teardown(() => env.ensureGuard());
   const before = await appState();
   const drift = ['configmap', 'cilium-envoy-config', '-n', 'kube-system'];
   const original = (await env.getJson(drift)).data as Obj;
@@ -509,72 +531,92 @@ const diffAvgMs = (a: { sum: number; count: number }, b: { sum: number; count: n
 };
 
 await t.test('phase 7: the time cilium-guard adds per sync and per controller write', async (t) => {
-  const syncs = async (n: number): Promise<number[]> => {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const prev = (await appState()).app.status.operationState.finishedAt;
-      const start = performance.now();
-      const r = await env.cluster.kubectl(['patch', 'application', APP, '-n', ARGOCD_NS, '--type=merge', '-p', JSON.stringify(syncOperation('alice'))]);
-      if (r.code !== 0) throw new Error(r.stderr);
-      await eventually(
-        'the sync to finish',
-        async () => {
-          const s = await appState();
-          return s.app.status.operationState.finishedAt !== prev && s.phase === 'Succeeded' && !s.app.operation ? s : undefined;
-        },
-        120_000,
-      );
-      out.push(performance.now() - start);
-      await sleep(1500);
+  // One sync: a person's operation (as argocd-server writes it), until Argo CD reports it Succeeded.
+  const oneSync = async (): Promise<number> => {
+    const prev = (await appState()).app.status.operationState.finishedAt;
+    const start = performance.now();
+    const r = await env.cluster.kubectl(['patch', 'application', APP, '-n', ARGOCD_NS, '--type=merge', '-p', JSON.stringify(syncOperation('alice'))]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    for (;;) {
+      const s = await appState();
+      if (s.app.status.operationState.finishedAt !== prev && s.phase === 'Succeeded' && !s.app.operation) return performance.now() - start;
+      if (performance.now() - start > 120_000) throw new Error(failed('the sync did not finish in 120 s'));
+      await sleep(50);
     }
-    return out;
   };
-  const windowed = async (label: string, n: number): Promise<{ syncs: number[]; app: { ms: number; n: number }; cm: { ms: number; n: number }; webhook: { ms: number; n: number } }> => {
-    const before = await apiserverMetrics();
-    const times = await syncs(n);
-    await sleep(11_000); // a resync cycle, for the controller's status writes
-    const after = await apiserverMetrics();
-    const req = 'apiserver_request_duration_seconds';
-    const app = diffAvgMs(histogram(before, req, { resource: 'applications', verb: 'PATCH' }), histogram(after, req, { resource: 'applications', verb: 'PATCH' }));
-    const cm = diffAvgMs(histogram(before, req, { resource: 'configmaps', verb: 'APPLY' }), histogram(after, req, { resource: 'configmaps', verb: 'APPLY' }));
-    const wh = 'apiserver_admission_webhook_admission_duration_seconds';
-    const webhook = diffAvgMs(histogram(before, wh, {}), histogram(after, wh, {}));
-    const avg = times.reduce((a, b) => a + b, 0) / times.length;
-    report(
-      `argocd: ${label}: sync ${avg.toFixed(0)} ms avg over ${n} (${times.map((x) => x.toFixed(0)).join(', ')}); ` +
-        `Application PATCH ${app.ms.toFixed(1)} ms avg (${app.n}); ConfigMap APPLY ${cm.ms.toFixed(1)} ms avg (${cm.n}); webhook calls ${webhook.n}` +
-        (webhook.n > 0 ? ` at ${webhook.ms.toFixed(1)} ms avg` : ''),
-    );
-    return { syncs: times, app, cm, webhook };
-  };
-  const withGuard = await windowed('with cilium-guard', 3);
-  t.ok(withGuard.webhook.n > 0, 'with cilium-guard, the API server called it');
-  // Without: the two webhook configurations removed (as `helm uninstall` would), then put back as they were.
+  // Without cilium-guard = its two webhook configurations removed (as `helm uninstall` does), then
+  // put back exactly as they were, caBundle included.
   const saved: Obj[] = [];
-  for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
-    const list = await env.getJson([kind, '-l', 'app.kubernetes.io/instance=cg']);
-    for (const o of list.items as Obj[]) {
-      saved.push({ ...o, kind: kind === 'validatingwebhookconfiguration' ? 'ValidatingWebhookConfiguration' : 'MutatingWebhookConfiguration', apiVersion: 'admissionregistration.k8s.io/v1' });
-      const d = await env.kubectl(['delete', kind, o.metadata.name]);
-      t.equal(d.code, 0, d.stderr);
+  const webhooksOff = async (): Promise<void> => {
+    saved.length = 0;
+    for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+      const list = await env.getJson([kind.toLowerCase(), '-l', 'app.kubernetes.io/instance=cg']);
+      for (const o of list.items as Obj[]) {
+        const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, managedFields: _mf, generation: _g, ...metadata } = o.metadata;
+        saved.push({ ...o, apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata });
+        const d = await env.kubectl(['delete', kind.toLowerCase(), o.metadata.name]);
+        if (d.code !== 0) throw new Error(d.stderr);
+      }
     }
-  }
-  t.equal(saved.length, 2, 'both webhook configurations were removed');
-  await sleep(2000);
-  let without;
-  try {
-    without = await windowed('without cilium-guard', 3);
-  } finally {
+    const probe = (await import('../e2e/harness.js')).application('readiness-probe', (a) => (a.spec.destination.namespace = 'elsewhere'));
+    await eventually('the API server to stop calling cilium-guard', async () => {
+      const out = await env.cluster.kubectl(['create', '--dry-run=server', '-f', '-'], probe);
+      return /denied the request/.test(out.stderr) ? undefined : true;
+    });
+  };
+  const webhooksOn = async (): Promise<void> => {
     for (const o of saved) {
-      const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, managedFields: _mf, generation: _g, ...metadata } = o.metadata;
-      const r = await env.kubectl(['create', '-f', '-'], { ...o, metadata });
-      t.equal(r.code, 0, r.stderr);
+      const r = await env.kubectl(['create', '-f', '-'], o);
+      if (r.code !== 0) throw new Error(r.stderr);
     }
     await env.cluster.webhooksReady();
+  };
+  type Acc = { syncs: number[]; app: { sum: number; count: number }; cm: { sum: number; count: number }; webhook: { sum: number; count: number } };
+  const acc: Record<'with' | 'without', Acc> = {
+    with: { syncs: [], app: { sum: 0, count: 0 }, cm: { sum: 0, count: 0 }, webhook: { sum: 0, count: 0 } },
+    without: { syncs: [], app: { sum: 0, count: 0 }, cm: { sum: 0, count: 0 }, webhook: { sum: 0, count: 0 } },
+  };
+  const req = 'apiserver_request_duration_seconds';
+  const wh = 'apiserver_admission_webhook_admission_duration_seconds';
+  const add = (into: { sum: number; count: number }, a: { sum: number; count: number }, b: { sum: number; count: number }): void => {
+    into.sum += b.sum - a.sum;
+    into.count += b.count - a.count;
+  };
+  const ROUNDS = 4;
+  try {
+    for (let i = 0; i < ROUNDS * 2; i++) {
+      const mode = i % 2 === 0 ? 'with' : 'without';
+      if (mode === 'without') await webhooksOff();
+      else if (saved.length > 0) await webhooksOn();
+      await sleep(1000);
+      const before = await apiserverMetrics();
+      acc[mode].syncs.push(await oneSync());
+      await sleep(1000);
+      const after = await apiserverMetrics();
+      add(acc[mode].app, histogram(before, req, { resource: 'applications', verb: 'PATCH' }), histogram(after, req, { resource: 'applications', verb: 'PATCH' }));
+      add(acc[mode].cm, histogram(before, req, { resource: 'configmaps', verb: 'APPLY' }), histogram(after, req, { resource: 'configmaps', verb: 'APPLY' }));
+      add(acc[mode].webhook, histogram(before, wh, {}), histogram(after, wh, {}));
+    }
+  } finally {
+    if (saved.length > 0 && (await env.kubectl(['get', 'validatingwebhookconfiguration', saved[0]!.metadata.name])).code !== 0) await webhooksOn();
   }
-  t.equal(without.webhook.n, 0, 'without it, no webhook call');
-  const added = withGuard.syncs.reduce((a, b) => a + b, 0) / 3 - without.syncs.reduce((a, b) => a + b, 0) / 3;
-  report(`argocd: added per sync ${added.toFixed(0)} ms; per Application write ${(withGuard.app.ms - without.app.ms).toFixed(1)} ms`);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ms = (h: { sum: number; count: number }): string => (h.count > 0 ? `${((h.sum / h.count) * 1000).toFixed(1)} ms avg over ${h.count}` : 'none');
+  for (const mode of ['with', 'without'] as const) {
+    const a = acc[mode];
+    report(
+      `argocd: ${mode} cilium-guard (${ROUNDS} syncs, interleaved): sync median ${median(a.syncs).toFixed(0)} ms (${a.syncs.map((x) => x.toFixed(0)).join(', ')}); ` +
+        `Application PATCH ${ms(a.app)}; ConfigMap server-side apply ${ms(a.cm)}; webhook calls ${ms(a.webhook)}`,
+    );
+  }
+  t.ok(acc.with.webhook.count > 0, 'with cilium-guard, the API server called it during the syncs');
+  t.equal(acc.without.webhook.count, 0, 'without it, never');
+  const per = (h: { sum: number; count: number }): number => (h.sum / h.count) * 1000;
+  report(
+    `argocd: added per sync ${(median(acc.with.syncs) - median(acc.without.syncs)).toFixed(0)} ms (median difference); ` +
+      `per controller write through a webhook ${per(acc.with.webhook).toFixed(1)} ms (the API server's own measure of the call); ` +
+      `per Application PATCH ${(per(acc.with.app) - per(acc.without.app)).toFixed(1)} ms, per ConfigMap apply ${(per(acc.with.cm) - per(acc.without.cm)).toFixed(1)} ms`,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -661,4 +703,25 @@ await t.test('phase 8: cilium-guard itself as an Argo CD Application of our char
   t.equal(await env.cluster.guard.metric('cilium_guard_certificate_changes_total'), certChangesBefore, 'cilium-guard changed no certificate');
   const cilium = await appState();
   t.equal(cilium.sync, 'Synced', 'and Cilium is still Synced');
+});
+
+// ---------------------------------------------------------------------------------------------
+await t.test("the whole run: every call cilium-guard received, by kind of write; none of Argo CD's was denied", async (t) => {
+  const all = reviews();
+  t.equal(all.length, await env.guardCalls(), 'every call is in the log of one of the cilium-guard processes');
+  report(`argocd: every call cilium-guard received in phases 1-8, by kind of write (${all.length}):`);
+  for (const [k, n] of tally(all)) report(`  ${String(n).padStart(4)}  ${k}`);
+  t.same(
+    all.filter((r) => (r.user === CONTROLLER_USER || r.user === APPSET_USER) && r.verdict === 'denied'),
+    [],
+    "zero denials of the application controller's and the applicationset controller's writes",
+  );
+  t.same(duplicateAudits(), [], 'no audit record was written twice');
+  t.ok(samples > 100, `${samples} samples of the Argo CD processes' and redis's sockets`);
+  t.same([...offLoopback], [], 'none of them ever had a peer beyond loopback');
+  const events = await policyEvents();
+  t.notOk(
+    events.some((e) => String(e.note).includes('cilium-dryrun') || e.regarding?.name === 'readiness-probe'),
+    'no Event from a dry run (the readiness probes, the dry-run mistake)',
+  );
 });

@@ -11,7 +11,7 @@
 // address flag), and nothing dials beyond it: the only repository is the local one.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, type WriteStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -254,6 +254,8 @@ export interface ArgoEnv {
   /** Stops cilium-guard (the process) and starts it again on the same port, same Secret. */
   stopGuard(): Promise<void>;
   startGuard(): Promise<GuardProcess>;
+  /** Starts cilium-guard again if a test stopped it (for finally blocks). */
+  ensureGuard(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -459,6 +461,12 @@ export async function startArgoEnv(): Promise<ArgoEnv> {
         );
         return cluster.guard;
       },
+      async ensureGuard() {
+        if (stoppedGuard === cluster.guard) {
+          await env.startGuard();
+          await cluster.webhooksReady();
+        }
+      },
       async stop() {
         await env.argo?.stop();
         for (const s of stops.reverse()) await s();
@@ -479,3 +487,63 @@ export function clusterGauge(metricsText: string, name: string): number {
 }
 
 export { eventually, sleep, sumMetric, type Obj };
+
+/** Hex address of /proc/net/{tcp,udp}[6] ("0100007F:1F90") -> "127.0.0.1:8080" / "[::1]:8080". */
+function procAddress(hex: string): { ip: string; port: number; loopback: boolean } {
+  const [a, p] = hex.split(':') as [string, string];
+  const port = parseInt(p, 16);
+  if (a.length === 8) {
+    const ip = [3, 2, 1, 0].map((i) => parseInt(a.slice(i * 2, i * 2 + 2), 16)).join('.');
+    return { ip, port, loopback: ip.startsWith('127.') || ip === '0.0.0.0' };
+  }
+  // IPv6: four little-endian 32-bit words.
+  const words = [0, 1, 2, 3].map((w) => a.slice(w * 8, w * 8 + 8).match(/../g)!.reverse().join(''));
+  const full = words.join('').toLowerCase();
+  const ip = full.match(/..../g)!.join(':');
+  const v4mapped = full.startsWith('00000000000000000000ffff');
+  const v4 = v4mapped ? [24, 26, 28, 30].map((i) => parseInt(full.slice(i, i + 2), 16)).join('.') : '';
+  const loopback = full === '00000000000000000000000000000001' || full === '0'.repeat(32) || (v4mapped && v4.startsWith('127.'));
+  return { ip: v4mapped ? v4 : ip, port, loopback };
+}
+
+/**
+ * The sockets of these processes whose peer is not a loopback address (TCP and UDP, v4 and v6), as
+ * the kernel shows them right now: what the network rule forbids. Unconnected sockets have a zero peer.
+ */
+export function nonLoopbackPeers(pids: number[]): string[] {
+  const inodes = new Map<string, number>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.set(m[1]!, pid);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const out: string[] = [];
+  for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const pid = inodes.get(f[9]!);
+      if (pid === undefined) continue;
+      const peer = procAddress(f[2]!);
+      if (!peer.loopback) out.push(`${table} pid ${pid} -> ${peer.ip}:${peer.port}`);
+    }
+  }
+  return out;
+}
