@@ -16,7 +16,8 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { type Cluster, type GuardProcess, type Obj, eventually, sleep, startCluster, startGuardProcess, sumMetric } from '../e2e/harness.js';
+import { type Cluster, type GuardProcess, type Obj, application, eventually, sleep, startCluster, startGuardProcess, sumMetric } from '../e2e/harness.js';
+import { applyDocs, releaseDocs, render } from '../helpers/chart.js';
 import { SHARED } from '../helpers/corpus.js';
 import { freePort } from '../helpers/kube.js';
 import { argocdDir, helm, redisServer } from '../helpers/tools.js';
@@ -254,6 +255,14 @@ export interface ArgoEnv {
   /** Stops cilium-guard (the process) and starts it again on the same port, same Secret. */
   stopGuard(): Promise<void>;
   startGuard(): Promise<GuardProcess>;
+  /**
+   * Whether the API server sends Applications to cilium-guard's webhook right now, by a server-side
+   * dry run only the webhook refuses (kube-proxy replacement off: R4 needs the Helm values, which the
+   * ValidatingAdmissionPolicy does not read). `webhooksReady`/`webhooksGone` wait for either answer.
+   */
+  webhookAnswers(): Promise<boolean>;
+  webhooksReady(): Promise<void>;
+  webhooksGone(): Promise<void>;
   /** Starts cilium-guard again if a test stopped it (for finally blocks). */
   ensureGuard(): Promise<void>;
   stop(): Promise<void>;
@@ -261,7 +270,8 @@ export interface ArgoEnv {
 
 /**
  * A control plane (with --allow-privileged=true: Cilium's pod templates are privileged), cilium-guard
- * from our chart in url mode (debug log level: one line per review), Argo CD's CRDs from the build,
+ * from our chart in url mode with its default ValidatingAdmissionPolicy (debug log level: one line per
+ * review), Argo CD's CRDs from the build,
  * its default config minus argocd-cm (the test writes that one, through the mutating webhook), the
  * AppProjects `default` and `platform`, redis, and the local Helm repository. Argo CD itself starts
  * with `startArgo()`.
@@ -282,6 +292,12 @@ export async function startArgoEnv(): Promise<ArgoEnv> {
       return r.stdout;
     };
     const getJson = async (args: string[]): Promise<Obj> => JSON.parse(await must(['get', ...args, '-o', 'json'])) as Obj;
+
+    // The chart's defaults include its ValidatingAdmissionPolicy, which the e2e harness leaves out to
+    // see the webhook alone: here it is applied too, as the same release renders it, since that is
+    // what Argo CD meets in a cluster.
+    const withPolicy = releaseDocs(await render({ set: { 'webhooks.url': cluster.guard.url, 'validatingAdmissionPolicy.enabled': true } }));
+    await applyDocs(cluster.cp, withPolicy.filter((d) => d.kind === 'ValidatingAdmissionPolicy' || d.kind === 'ValidatingAdmissionPolicyBinding'));
 
     // Argo CD's own CRDs, of the version built (the e2e harness installed the shared copies first).
     for (const f of readdirSync(path.join(argocd, 'crds'))) {
@@ -461,10 +477,17 @@ export async function startArgoEnv(): Promise<ArgoEnv> {
         );
         return cluster.guard;
       },
+      async webhookAnswers() {
+        const probe = application('webhook-probe', (a) => (a.spec.source.helm.valuesObject.kubeProxyReplacement = false));
+        const out = await cluster.kubectl(['create', '--dry-run=server', '-f', '-'], probe);
+        return /admission webhook "applications\.cilium-guard\.io" denied the request/.test(out.stderr);
+      },
+      webhooksReady: () => eventually('the API server to call cilium-guard', async () => ((await env.webhookAnswers()) ? true : undefined)).then(() => undefined),
+      webhooksGone: () => eventually('the API server to stop calling cilium-guard', async () => ((await env.webhookAnswers()) ? undefined : true)).then(() => undefined),
       async ensureGuard() {
         if (stoppedGuard === cluster.guard) {
           await env.startGuard();
-          await cluster.webhooksReady();
+          await env.webhooksReady();
         }
       },
       async stop() {
