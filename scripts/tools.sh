@@ -8,7 +8,11 @@
 #   scripts/tools.sh crds            -> prints the directory holding the PolicyReport CRDs (wgpolicyk8s.io)
 #   scripts/tools.sh helm-all        -> prints one line per supported Helm version: VERSION PATH
 #   scripts/tools.sh oracle          -> prints the directory holding the Go oracles of test/oracle
-#   scripts/tools.sh all             -> builds everything
+#   scripts/tools.sh argocd          -> prints the directory holding the argocd binary (one multi-call binary:
+#                                       ARGOCD_BINARY_NAME picks the controller/repo-server/applicationset),
+#                                       crds/ and config/ (Argo CD's own CRDs and default config) of that version
+#   scripts/tools.sh redis           -> prints the path of redis-server (Debian's, installed with apt-get if missing)
+#   scripts/tools.sh all             -> builds everything but argocd and redis (npm run test:argocd builds those)
 #
 # Versions are pinned here and nowhere else.
 set -euo pipefail
@@ -19,6 +23,8 @@ HELM_VERSIONS="${HELM_VERSIONS:-v3.19.4 v4.2.1 v4.3.1}"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"         # the release the protocol reference was read at
 ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"          # an etcd 3.6 release, as Kubernetes 1.36 expects
 KYVERNO_VERSION="${KYVERNO_VERSION:-v1.13.0}"   # source of the wgpolicyk8s.io/v1alpha2 PolicyReport CRDs
+ARGOCD_VERSION="${ARGOCD_VERSION:-v3.6.1}"      # the real Argo CD of npm run test:argocd
+ARGOCD_GO="${ARGOCD_GO:-go1.27.4}"              # Argo CD 3.6 needs Go >= 1.27.0 (the proxy serves this toolchain)
 
 CACHE="${CILIUM_GUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-guard/tools}"
 export GOFLAGS="${GOFLAGS:--mod=mod}"
@@ -145,6 +151,73 @@ fetch_crds() {
   echo "$dir"
 }
 
+# The real Argo CD (ARGOCD-E2E-NOTES.md): its go.mod replaces gitops-engine with ./gitops-engine, which the
+# module zip lacks, so go install refuses it. A wrapper module requires the published gitops-engine of the
+# same version and keeps Argo CD's other replace lines. Only this build uses the newer Go toolchain.
+build_argocd() {
+  local dir="$CACHE/argocd-$ARGOCD_VERSION"
+  if [[ ! -x "$dir/argocd" || ! -d "$dir/crds" || ! -d "$dir/config" ]]; then
+    log "building argocd $ARGOCD_VERSION from github.com/argoproj/argo-cd/v3 with $ARGOCD_GO (first run only, 10-30 minutes on 2 cores)"
+    local work="$CACHE/argocd-$ARGOCD_VERSION.mod"
+    rm -rf "$work" "$dir.tmp" && mkdir -p "$work" "$dir.tmp"
+    local json src gomod
+    json="$(GOTOOLCHAIN="$ARGOCD_GO" go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION")"
+    src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")"
+    gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")"
+    {
+      echo "module cilium-guard.local/argocdtool"
+      echo
+      echo "go $(sed -n 's/^go \([0-9.]*\).*/\1/p' "$gomod")"
+      echo
+      echo "require ("
+      echo "	github.com/argoproj/argo-cd/v3 $ARGOCD_VERSION"
+      echo "	github.com/argoproj/argo-cd/gitops-engine/v3 $ARGOCD_VERSION"
+      echo ")"
+      echo
+      echo "replace ("
+      sed -n '/^replace (/,/^)/{/=>/p}' "$gomod" | grep -v '=> \./'
+      echo ")"
+    } > "$work/go.mod"
+    cat > "$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "github.com/argoproj/argo-cd/v3/cmd"
+GO
+    local v="${ARGOCD_VERSION#v}"
+    (cd "$work" && GOTOOLCHAIN="$ARGOCD_GO" go mod tidy -e >/dev/null 2>&1 || true)
+    (cd "$work" && GOTOOLCHAIN="$ARGOCD_GO" go build -trimpath \
+      -ldflags "-X github.com/argoproj/argo-cd/v3/common.version=$v" \
+      -o "$dir.tmp/argocd" github.com/argoproj/argo-cd/v3/cmd)
+    mkdir -p "$dir.tmp/crds" "$dir.tmp/config"
+    cp "$src"/manifests/crds/*-crd.yaml "$dir.tmp/crds/"
+    cp "$src"/manifests/base/config/argocd-*.yaml "$dir.tmp/config/"
+    chmod -R u+w "$dir.tmp"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# Argo CD has no in-memory cache: the controller and repo-server need a Redis. Debian's redis-server,
+# run by the tests on a port of their own (never as the system service).
+find_redis() {
+  local bin
+  bin="$(command -v redis-server || true)"
+  [[ -z "$bin" && -x /usr/bin/redis-server ]] && bin=/usr/bin/redis-server
+  if [[ -z "$bin" ]]; then
+    log "installing redis-server from Debian (apt-get)"
+    local sudo=""
+    [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    # The package starts the system service; the tests start their own.
+    $sudo service redis-server stop >/dev/null 2>&1 || true
+    bin=/usr/bin/redis-server
+  fi
+  echo "$bin"
+}
+
 case "${1:-all}" in
   helm) build_helm ;;
   etcd) build_etcd ;;
@@ -152,6 +225,8 @@ case "${1:-all}" in
   crds) fetch_crds ;;
   helm-all) build_helm_all ;;
   oracle) build_oracle ;;
+  argocd) build_argocd ;;
+  redis) find_redis ;;
   all) build_helm_all >/dev/null; build_etcd; build_kube; fetch_crds; build_oracle ;;
-  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|oracle|all" >&2; exit 2 ;;
+  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|oracle|argocd|redis|all" >&2; exit 2 ;;
 esac

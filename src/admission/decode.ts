@@ -64,6 +64,8 @@ export function decodeReview(body: unknown): DecodeResult {
     ...(r.name !== undefined ? { name: r.name } : {}),
     ...(r.namespace !== undefined ? { namespace: r.namespace } : {}),
     ...(typeof r.subResource === 'string' ? { subResource: r.subResource } : {}),
+    // CreateOptions/UpdateOptions/DeleteOptions: only logged (fieldManager), never judged.
+    ...(isObject(r.options) ? { options: r.options } : {}),
   };
   const policy: PolicyRequest = {
     operation,

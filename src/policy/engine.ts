@@ -223,7 +223,7 @@ export function mutate(req: PolicyRequest, config: PolicyConfig): Decision {
     return {
       allowed: true,
       findings: [{ ...finding, verdict: 'mutate' }],
-      warnings: [`[cilium-guard M1] added ${JSON.stringify(config.argocd.exclusion)} to resource.exclusions; restart Argo CD's controller for it to take effect`],
+      warnings: [`[cilium-guard M1] added ${JSON.stringify(config.argocd.exclusion)} to resource.exclusions; Argo CD's application controller applies it without a restart (it rebuilds its cluster cache when argocd-cm changes)`],
       patched: result.patched,
     };
   }

@@ -142,6 +142,30 @@ export function buildServer(options: ServerOptions): GuardServer {
             : 'allowed';
       if (!decision.allowed) options.events?.denied(policy, decision.findings);
       metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict });
+      // One line per review at debug level (who wrote what, and how), for tracing a client's writes
+      // call by call; the metric above only counts them.
+      if (logger.isLevelEnabled('debug')) {
+        const fieldManager = admission.options?.['fieldManager'];
+        logger.debug(
+          {
+            reqId: request.id,
+            review: {
+              uid: admission.uid,
+              route,
+              kind: admission.kind.kind,
+              namespace: admission.namespace ?? '',
+              name: admission.name ?? '',
+              operation: admission.operation,
+              ...(admission.subResource ? { subResource: admission.subResource } : {}),
+              user: admission.userInfo.username ?? '',
+              dryRun: admission.dryRun,
+              ...(typeof fieldManager === 'string' ? { fieldManager } : {}),
+              verdict,
+            },
+          },
+          'review',
+        );
+      }
       const deciding = decision.findings.find((f) => f.verdict === 'deny') ?? decision.findings[0];
       end({ operation: admission.operation, verdict, rule: deciding?.rule ?? 'none' });
       return reply.send(answer);

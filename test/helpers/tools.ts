@@ -5,7 +5,7 @@ import { REPO } from './corpus.js';
 
 const cache = new Map<string, string>();
 
-export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'oracle'): string {
+export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'oracle' | 'argocd' | 'redis'): string {
   let found = cache.get(name);
   if (!found) {
     found = execFileSync('bash', [path.join(REPO, 'scripts/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -20,6 +20,9 @@ export const kubectl = (): string => path.join(tool('kube'), 'kubectl');
 export const etcd = (): string => tool('etcd');
 export const policyReportCRDs = (): string => tool('crds');
 export const oracle = (): string => tool('oracle');
+/** The directory of the Argo CD build: argocd (multi-call binary), crds/, config/. */
+export const argocdDir = (): string => tool('argocd');
+export const redisServer = (): string => tool('redis');
 
 /** Every Helm a supported Argo CD bundles, by the policy's `helm.version` ("3.19", "4.2", "4.3"). */
 export function helmVersions(): Map<string, string> {
