@@ -131,14 +131,7 @@ export function buildServer(options: ServerOptions): GuardServer {
   function review(route: Route) {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const caller = callerFor(request);
-      if (caller.kind === 'refused') {
-        // Before the body is read for a decision: nothing is audited, counted as a verdict or evented.
-        metrics.errors.inc({ route, reason: 'unauthenticated' });
-        request.log.warn({ reqId: request.id, remote: request.ip, reason: caller.reason }, 'review refused: caller not authenticated');
-        return reply
-          .code(caller.status)
-          .send({ error: caller.status === 401 ? 'Unauthorized' : 'Forbidden', message: `cilium-guard answers only the API server: ${caller.reason}` });
-      }
+      if (caller.kind === 'refused') return refuse(route, caller, request, reply); // the onRequest hook already did
       const callerLabel = caller.kind;
       const end = metrics.duration.startTimer({ route });
       const decoded = decodeReview(request.body);
@@ -173,6 +166,25 @@ export function buildServer(options: ServerOptions): GuardServer {
       end({ operation: admission.operation, verdict, rule: deciding?.rule ?? 'none' });
       return reply.send(answer);
     };
+  }
+
+  function refuse(route: Route, caller: Extract<Caller, { kind: 'refused' }>, request: FastifyRequest, reply: FastifyReply) {
+    metrics.errors.inc({ route, reason: 'unauthenticated' });
+    request.log.warn({ reqId: request.id, remote: request.ip, reason: caller.reason }, 'review refused: caller not authenticated');
+    return reply
+      .code(caller.status)
+      .send({ error: caller.status === 401 ? 'Unauthorized' : 'Forbidden', message: `cilium-guard answers only the API server: ${caller.reason}` });
+  }
+
+  // With client authentication, an unknown caller is refused before its body is even read: nothing
+  // of it is parsed, judged, audited, counted as a verdict or turned into an Event.
+  if (clientNames) {
+    app.addHook('onRequest', async (request, reply) => {
+      const route = routeOf(request);
+      if (!route) return;
+      const caller = callerFor(request);
+      if (caller.kind === 'refused') await refuse(route, caller, request, reply);
+    });
   }
 
   app.post('/validate', review('validate'));

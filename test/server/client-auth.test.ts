@@ -108,6 +108,13 @@ t.test('client certificate required', async (t) => {
   t.equal(await metric(running, 'cilium_guard_admission_errors_total', { reason: 'unauthenticated' }), 6, 'the refusals are counted as such');
   t.same(spy.calls, ['cilium', 'cilium'], 'no Event for a refused caller');
 
+  // Refused before the body is read: a malformed or oversized body from a stranger is not parsed.
+  for (const body of ['{"not json', 'x'.repeat(64 * 1024)]) {
+    const res = (await send(running, '/validate', {}, body)) as HttpResult;
+    t.equal(res.status, 401, `a stranger's unreadable body (${body.length} bytes) gets 401, not 400`);
+  }
+  t.equal(await metric(running, 'cilium_guard_admission_errors_total', { reason: 'bad_request' }), 0, 'nothing was parsed');
+
   for (const probe of ['/healthz', '/readyz']) {
     const res = (await send(running, probe, {})) as HttpResult;
     t.equal(res.status, 200, `${probe} needs no client certificate (kubelet probes)`);
