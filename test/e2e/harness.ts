@@ -124,7 +124,7 @@ export async function spawnGuard(args: string[], options: { cwd?: string } = {})
  * chart's policy file, as the chart's ServiceAccount. `override` replaces or adds `--flag=value`s.
  */
 export async function startGuardProcess(
-  e: { cp: ControlPlane; dir: string; rendered: Obj[]; guardKubeconfig: string },
+  e: { cp: ControlPlane; dir: string; rendered: Obj[]; guardKubeconfig: string; clientAuth?: { caFile: string } },
   port: number,
   override: Record<string, string> = {},
 ): Promise<GuardProcess> {
@@ -145,6 +145,8 @@ export async function startGuardProcess(
   flags.set('--host', '127.0.0.1');
   flags.set('--config', policyFile);
   flags.set('--kubeconfig', e.guardKubeconfig);
+  // The chart mounts the client CA at /client-ca; here it is a file in the control plane's directory.
+  if (e.clientAuth) flags.set('--client-ca', e.clientAuth.caFile);
   for (const [k, v] of Object.entries(override)) flags.set(k, v);
   const { logs, ready, exited, child } = await spawnGuard([MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)]);
   const metricsUrl = String(ready.metrics);
@@ -309,8 +311,8 @@ export async function startCluster(
     const token = await cp.kubectl(['create', 'token', sa, '-n', NAMESPACE, '--duration=2h']);
     if (token.code !== 0) throw new Error(`token: ${token.stderr}`);
     const guardKubeconfig = cp.kubeconfigFor(token.stdout.trim());
-    const base = { cp, dir: cp.dir, rendered, guardKubeconfig };
-    guard = await startGuardProcess(base, port, { ...(clientAuth ? { '--client-ca': clientAuth.caFile } : {}), ...options.guardFlags });
+    const base = { cp, dir: cp.dir, rendered, guardKubeconfig, ...(clientAuth ? { clientAuth } : {}) };
+    guard = await startGuardProcess(base, port, options.guardFlags);
     const asAlice = cp.kubeconfigFor('alice');
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(asAlice);
