@@ -2,14 +2,15 @@
 // parses the review and answers "allowed". Anything cilium-guard costs above this is its own.
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
-import { DEFAULT_BODY_LIMIT, KEEP_ALIVE_MS, TLS_CIPHERS } from '../src/server/app.js';
+import { DEFAULT_BODY_LIMIT, KEEP_ALIVE_MS } from '../src/server/app.js';
+import { DEFAULT_TLS_MIN_VERSION, serverOptions } from '../src/server/tls.js';
 
 const [certFile, keyFile, portArg] = process.argv.slice(2);
 const app = Fastify({
   logger: false,
   bodyLimit: DEFAULT_BODY_LIMIT,
   keepAliveTimeout: KEEP_ALIVE_MS,
-  https: { cert: readFileSync(certFile!), key: readFileSync(keyFile!), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true },
+  https: serverOptions({ cert: readFileSync(certFile!), key: readFileSync(keyFile!) }, { minVersion: DEFAULT_TLS_MIN_VERSION }),
 });
 const answer = async (request: { body: unknown }) => {
   const review = request.body as { request?: { uid?: string } };

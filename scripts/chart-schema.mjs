@@ -51,7 +51,15 @@ const schema = {
     preStopSleepSeconds: { type: 'integer', minimum: 0, maximum: 300 },
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
-    events: obj({ enabled: bool, burst: { type: 'integer', minimum: 1 }, perSecond: { type: 'number', exclusiveMinimum: 0 } }),
+    events: obj({ enabled: bool, burst: { type: 'integer', minimum: 1 }, perSecond: { type: 'number', exclusiveMinimum: 0 }, unauthenticated: bool }),
+    tls: obj({ minVersion: { enum: ['1.2', '1.3'] } }),
+    clientAuth: obj({
+      enabled: bool,
+      caConfigMap: nameOrEmpty,
+      caSecret: nameOrEmpty,
+      caKey: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$', maxLength: 253 },
+      names: { type: 'array', items: { type: 'string', minLength: 1, pattern: '^[^,\\s]+$' } },
+    }),
     clusterView: obj({ enabled: bool, namespace: k8sName }),
     podDisruptionBudget: obj({ enabled: bool, maxUnavailable: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] } }),
     serviceAccount: obj({ annotations: freeMap }),
@@ -87,6 +95,15 @@ const schema = {
     }),
     policy: { ...CONFIG_SCHEMA, properties: policyProperties },
     networkPolicy: obj({ enabled: bool, webhookFrom: list, metricsFrom: list, egress: list }),
+    ciliumNetworkPolicy: obj({
+      enabled: bool,
+      webhookFromEntities: {
+        type: 'array',
+        minItems: 1,
+        items: { enum: ['all', 'world', 'cluster', 'host', 'init', 'ingress', 'unmanaged', 'remote-node', 'health', 'none', 'kube-apiserver'] },
+      },
+      metricsFromEndpoints: { type: 'array', items: labelSelector },
+    }),
     metrics: obj({
       serviceMonitor: obj({ enabled: bool, interval: duration, labels: freeMap }),
       prometheusRule: obj({

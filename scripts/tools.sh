@@ -6,6 +6,7 @@
 #   scripts/tools.sh kube            -> prints the directory holding kube-apiserver and kubectl
 #   scripts/tools.sh etcd            -> prints the path of the etcd binary
 #   scripts/tools.sh crds            -> prints the directory holding the PolicyReport CRDs (wgpolicyk8s.io)
+#   scripts/tools.sh cilium-crds     -> prints the directory holding Cilium's CiliumNetworkPolicy CRD
 #   scripts/tools.sh helm-all        -> prints one line per supported Helm version: VERSION PATH
 #   scripts/tools.sh oracle          -> prints the directory holding the Go oracles of test/oracle
 #   scripts/tools.sh argocd          -> prints the directory holding the argocd binary (one multi-call binary:
@@ -25,6 +26,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"          # an etcd 3.6 release, as Kubern
 KYVERNO_VERSION="${KYVERNO_VERSION:-v1.13.0}"   # source of the wgpolicyk8s.io/v1alpha2 PolicyReport CRDs
 ARGOCD_VERSION="${ARGOCD_VERSION:-v3.6.1}"      # the real Argo CD of npm run test:argocd
 ARGOCD_GO="${ARGOCD_GO:-go1.27.4}"              # Argo CD 3.6 needs Go >= 1.27.0 (the proxy serves this toolchain)
+CILIUM_VERSION="${CILIUM_VERSION:-v1.18.1}"     # the Cilium Talos bootstraps here (../shared/upstream/cilium)
 
 CACHE="${CILIUM_GUARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cilium-guard/tools}"
 export GOFLAGS="${GOFLAGS:--mod=mod}"
@@ -199,6 +201,21 @@ GO
   echo "$dir"
 }
 
+# Cilium's CiliumNetworkPolicy CRD (the operator installs it; the Helm chart has none), from the
+# module zip of the Cilium release the chart's CiliumNetworkPolicy is written for. Test data only.
+fetch_cilium_crds() {
+  local dir="$CACHE/cilium-crds-$CILIUM_VERSION"
+  if [[ ! -f "$dir/ciliumnetworkpolicies.yaml" ]]; then
+    log "fetching the CiliumNetworkPolicy CRD from github.com/cilium/cilium@$CILIUM_VERSION"
+    local src
+    src="$(go mod download -json "github.com/cilium/cilium@$CILIUM_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    cp "$src/pkg/k8s/apis/cilium.io/client/crds/v2/ciliumnetworkpolicies.yaml" "$dir.tmp/"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
 # Argo CD has no in-memory cache: the controller and repo-server need a Redis. Debian's redis-server,
 # run by the tests on a port of their own (never as the system service).
 find_redis() {
@@ -223,10 +240,11 @@ case "${1:-all}" in
   etcd) build_etcd ;;
   kube) build_kube ;;
   crds) fetch_crds ;;
+  cilium-crds) fetch_cilium_crds ;;
   helm-all) build_helm_all ;;
   oracle) build_oracle ;;
   argocd) build_argocd ;;
   redis) find_redis ;;
-  all) build_helm_all >/dev/null; build_etcd; build_kube; fetch_crds; build_oracle ;;
-  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|oracle|argocd|redis|all" >&2; exit 2 ;;
+  all) build_helm_all >/dev/null; build_etcd; build_kube; fetch_crds; fetch_cilium_crds; build_oracle ;;
+  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|cilium-crds|oracle|argocd|redis|all" >&2; exit 2 ;;
 esac

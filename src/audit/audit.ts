@@ -1,7 +1,9 @@
 // One structured audit record per deny, warn, audit, break-glass and mutation hit.
 // Schema (stable; log pipelines alert on `event`):
 //   event: "cilium-guard.audit", webhook: validate|mutate|check, rule, verdict, downgrade?,
-//   kind, namespace, name, operation, user, groups, dryRun, uid, path, value, message
+//   kind, namespace, name, operation, user, groups, dryRun, uid, path, value, message,
+//   caller? (authenticated | unauthenticated: whether the API server was verified to have sent the
+//   review; without client authentication, user and groups are only what the body claims)
 import type { Logger } from 'pino';
 import type { Finding, PolicyRequest } from '../policy/types.js';
 
@@ -25,6 +27,7 @@ export interface AuditRecord {
   path: string;
   value?: string;
   message: string;
+  caller?: 'authenticated' | 'unauthenticated';
 }
 
 function clip(value: unknown): string | undefined {
@@ -38,6 +41,7 @@ export function auditRecords(
   req: PolicyRequest,
   uid: string,
   findings: Finding[],
+  caller?: AuditRecord['caller'],
 ): AuditRecord[] {
   const meta = ((req.object ?? req.oldObject)?.metadata ?? {}) as { name?: unknown; namespace?: unknown };
   return findings.map((f) => {
@@ -60,6 +64,7 @@ export function auditRecords(
     const value = clip(f.value);
     if (value !== undefined) record.value = value;
     if (f.downgrade) record.downgrade = f.downgrade;
+    if (caller) record.caller = caller;
     return record;
   });
 }

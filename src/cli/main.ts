@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // cilium-guard: argument parsing and wiring only.
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,7 @@ import type { PolicyConfig } from '../policy/config.js';
 import { isObject } from '../policy/json.js';
 import { buildServer } from '../server/app.js';
 import { type Metrics, addClusterViewMetrics, createMetrics, createMetricsServer } from '../server/metrics.js';
-import { expiryOf, setServingCertificate, watchCertificates } from '../server/tls.js';
+import { DEFAULT_CLIENT_NAMES, expiryOf, pemBlocks, setServingCertificate, watchCertificates, watchClientCA } from '../server/tls.js';
 import { align } from './align.js';
 import { alignLive } from './align-live.js';
 import { auditCluster, readLiveView } from './audit.js';
@@ -30,12 +31,14 @@ import { readYamlFile } from './yaml-input.js';
 
 const USAGE = `Usage:
   cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE] [--log-level info]
-                     [--tls-cert FILE --tls-key FILE]
+                     [--tls-cert FILE --tls-key FILE] [--tls-min-version 1.3|1.2]
+                     [--client-ca FILE [--client-names kube-apiserver,...]]
                      [--cert-secret NAMESPACE/NAME --cert-dns-names NAME,... [--cert-ips IP,...]
                       [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
                       [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
                       [--ca-overlap 5m] [--cert-check-interval 1m]]
-                     [--events [--events-burst 25] [--events-per-second 5] [--events-series-interval 30s]]
+                     [--events [--events-burst 25] [--events-per-second 5] [--events-series-interval 30s]
+                      [--events-unauthenticated]]
                      [--cluster-view [--cluster-view-namespace kube-system]]
   cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE...
   cilium-guard audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--config FILE]
@@ -61,8 +64,14 @@ serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutat
             and never delaying an answer. --cluster-view watches what runs (ConfigMap cilium-config
             and the cilium-agent image of DaemonSet cilium, in --cluster-view-namespace) for the
             rules that compare a change with it; /readyz and the metrics show its age; reviews never
-            wait for it. Environment: PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE,
-            TLS_KEY_FILE, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.
+            wait for it. TLS 1.3 minimum unless --tls-min-version 1.2. --client-ca requires the
+            API server's client certificate on /validate and /mutate (chained to the CA file,
+            reloaded when it changes; subject CN or DNS SAN one of --client-names, default
+            kube-apiserver): other callers get 401/403; the probes need none. Without it every
+            review is answered and recorded as caller "unauthenticated", and Events are written
+            only with --events-unauthenticated. Environment: PORT, HOST, METRICS_PORT,
+            CILIUM_GUARD_CONFIG, TLS_CERT_FILE, TLS_KEY_FILE, TLS_MIN_VERSION, CLIENT_CA_FILE,
+            CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.
 check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps). --cluster FILE gives what runs: a ClusterView document, or the output of
             kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
@@ -284,6 +293,10 @@ async function serve(argv: string[]): Promise<void> {
       config: { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'tls-min-version': { type: 'string' },
+      'client-ca': { type: 'string' },
+      'client-names': { type: 'string' },
+      'events-unauthenticated': { type: 'boolean' },
       'log-level': { type: 'string' },
       'cert-secret': { type: 'string' },
       'cert-dns-names': { type: 'string' },
@@ -339,15 +352,41 @@ async function serve(argv: string[]): Promise<void> {
   const events = values.events ? await startEvents(values, logger, metrics) : undefined;
   const wantView = values['cluster-view'] === true || /^(1|true|yes)$/i.test(process.env.CILIUM_GUARD_CLUSTER_VIEW ?? '');
   const clusterView = wantView ? await startClusterView(values, policy, logger, metrics) : undefined;
+  const tlsMin = values['tls-min-version'] ?? process.env.TLS_MIN_VERSION ?? '1.3';
+  if (tlsMin !== '1.2' && tlsMin !== '1.3') fail(`--tls-min-version must be 1.2 or 1.3, got "${tlsMin}"`);
+  const clientCAFile = values['client-ca'] ?? process.env.CLIENT_CA_FILE;
+  const clientNames = list(values['client-names'] ?? process.env.CLIENT_NAMES);
+  if (clientNames.length > 0 && !clientCAFile) fail('--client-names needs --client-ca');
+  let clientCA: string | undefined;
+  if (clientCAFile) {
+    try {
+      clientCA = readFileSync(clientCAFile, 'utf8');
+      if (pemBlocks(clientCA).length === 0) throw new Error('no PEM certificate in it');
+      for (const block of pemBlocks(clientCA)) new X509Certificate(block);
+    } catch (err) {
+      fail(`--client-ca ${clientCAFile}: ${(err as Error).message}`);
+    }
+  }
   const guard = buildServer({
     config: policy,
     logger,
     metrics,
-    tls: certificates.initial,
+    tls: {
+      ...certificates.initial,
+      minVersion: tlsMin === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
+      ...(clientCA ? { clientCA, clientNames: clientNames.length > 0 ? clientNames : DEFAULT_CLIENT_NAMES } : {}),
+    },
+    eventsForUnauthenticated: values['events-unauthenticated'] === true,
     ...(events ? { events } : {}),
     ...(clusterView ? { clusterView: clusterView.cache } : {}),
   });
   const stopCertificates = certificates.attach(guard.app.server as unknown as HttpsServer);
+  const stopClientCA = clientCAFile
+    ? watchClientCA(guard.app.server as unknown as HttpsServer, clientCAFile, logger, 5000, (ca) =>
+        metrics.certificateExpiry.set({ certificate: 'client-ca' }, expiryOf(ca) / 1000),
+      )
+    : undefined;
+  if (!clientCA) logger.warn('no --client-ca: reviews are answered from any caller and recorded as unauthenticated; Events only with --events-unauthenticated');
   const metricsServer = createMetricsServer(metrics);
   await guard.app.listen({ port: listenPort, host });
   await new Promise<void>((resolve, reject) => {
@@ -374,6 +413,7 @@ async function serve(argv: string[]): Promise<void> {
     logger.info({ signal }, 'draining: finishing in-flight reviews, refusing new connections');
     guard.setDraining();
     void stopCertificates();
+    stopClientCA?.();
     events?.stop();
     clusterView?.stop();
     metricsServer.close();

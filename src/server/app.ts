@@ -1,6 +1,8 @@
 // The fastify app factory. No listen() in here: callers (the CLI, tests, the benchmark) decide.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isUtf8 } from 'node:buffer';
+import type { Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { decodeReview } from '../admission/decode.js';
 import { encodeResponse } from '../admission/respond.js';
@@ -10,28 +12,31 @@ import { mutate, validate } from '../policy/engine.js';
 import type { ClusterView } from '../policy/cluster-view.js';
 import type { Decision, Finding, PolicyRequest } from '../policy/types.js';
 import type { Metrics } from './metrics.js';
+import { type Caller, DEFAULT_CLIENT_NAMES, DEFAULT_TLS_MIN_VERSION, TLS_CIPHERS, type TlsMinVersion, callerOf, serverOptions, trackServer } from './tls.js';
 
 /** Above the API server's 3 MiB request limit: an UPDATE carries object and oldObject. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 /** Longer than the API server's idle keep-alive (Go's 90 s), so the client always closes first. */
 export const KEEP_ALIVE_MS = 125_000;
 
-/** TLS 1.2 minimum, forward-secret AEAD suites only (TLS 1.3 suites are always on). */
-export const TLS_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+export { TLS_CIPHERS };
 
 export interface ServerOptions {
   config: PolicyConfig;
   logger: Logger;
   metrics: Metrics;
-  /** PEM key and certificate; omit for app.inject-only use. */
-  tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * PEM key and certificate; omit for app.inject-only use. `minVersion` defaults to TLS 1.3.
+   * `clientCA` turns client authentication on: the review routes answer only a caller whose
+   * certificate chains to it and names one of `clientNames` (default kube-apiserver); the probes
+   * need no certificate.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer; minVersion?: TlsMinVersion; clientCA?: string; clientNames?: string[] };
+  /**
+   * Events also for reviews from an unauthenticated caller (no client authentication configured).
+   * Off by default: anyone who reaches the port could otherwise have Events written about any object.
+   */
+  eventsForUnauthenticated?: boolean;
   bodyLimit?: number;
   /** Told about every denial; must return at once (the EventRecorder only enqueues). */
   events?: { denied(req: PolicyRequest, findings: Finding[]): void };
@@ -55,6 +60,9 @@ export function buildServer(options: ServerOptions): GuardServer {
   const audit = logger.child({}, { level: 'info' });
   let draining = false;
 
+  const tlsSettings = options.tls
+    ? { minVersion: options.tls.minVersion ?? DEFAULT_TLS_MIN_VERSION, ...(options.tls.clientCA ? { clientCA: options.tls.clientCA } : {}) }
+    : undefined;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -67,18 +75,23 @@ export function buildServer(options: ServerOptions): GuardServer {
     // Requests that arrive on an open connection while shutting down are still answered.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    ...(options.tls
-      ? {
-          https: {
-            key: options.tls.key,
-            cert: options.tls.cert,
-            minVersion: 'TLSv1.2' as const,
-            ciphers: TLS_CIPHERS,
-            honorCipherOrder: true,
-          },
-        }
-      : {}),
+    ...(tlsSettings ? { https: serverOptions(options.tls!, tlsSettings) } : {}),
   });
+  if (options.tls && tlsSettings) trackServer(app.server as unknown as HttpsServer, options.tls, tlsSettings);
+
+  // Who is calling, once per connection: the certificate is verified at the handshake.
+  const clientNames = options.tls?.clientCA ? (options.tls.clientNames?.length ? options.tls.clientNames : DEFAULT_CLIENT_NAMES) : undefined;
+  const callers = new WeakMap<object, Caller>();
+  function callerFor(request: FastifyRequest): Caller {
+    const socket = request.raw.socket as TLSSocket | undefined;
+    if (!socket) return callerOf(undefined, clientNames);
+    let caller = callers.get(socket);
+    if (!caller) {
+      caller = callerOf(socket, clientNames);
+      callers.set(socket, caller);
+    }
+    return caller;
+  }
 
   // JSON is UTF-8 (RFC 8259 §8.1) and the API server sends nothing else. fastify's own parser
   // decodes with replacement characters, so a body with invalid bytes would be judged on text that
@@ -117,6 +130,9 @@ export function buildServer(options: ServerOptions): GuardServer {
 
   function review(route: Route) {
     return async (request: FastifyRequest, reply: FastifyReply) => {
+      const caller = callerFor(request);
+      if (caller.kind === 'refused') return refuse(route, caller, request, reply); // the onRequest hook already did
+      const callerLabel = caller.kind;
       const end = metrics.duration.startTimer({ route });
       const decoded = decodeReview(request.body);
       if (!decoded.ok) {
@@ -130,8 +146,8 @@ export function buildServer(options: ServerOptions): GuardServer {
         route === 'validate' ? validate(policy, config, cluster ? { cluster } : {}) : mutate(policy, config);
       const answer = encodeResponse(admission.uid, decision, route === 'mutate' ? { original: admission.object } : undefined);
       if (decision.findings.length > 0) {
-        writeAudit(audit, auditRecords(route, policy, admission.uid, decision.findings));
-        for (const f of decision.findings) metrics.ruleResults.inc({ rule: f.rule, verdict: f.verdict });
+        writeAudit(audit, auditRecords(route, policy, admission.uid, decision.findings, callerLabel));
+        for (const f of decision.findings) metrics.ruleResults.inc({ rule: f.rule, verdict: f.verdict, caller: callerLabel });
       }
       const verdict = decision.skipped
         ? 'skipped'
@@ -140,8 +156,12 @@ export function buildServer(options: ServerOptions): GuardServer {
           : answer.response?.patch
             ? 'mutated'
             : 'allowed';
-      if (!decision.allowed) options.events?.denied(policy, decision.findings);
-      metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict });
+      // An Event is written by cilium-guard's own identity about whatever object the review names:
+      // only for the API server, unless the operator accepts unauthenticated callers' Events.
+      if (!decision.allowed && (caller.kind === 'authenticated' || options.eventsForUnauthenticated === true)) {
+        options.events?.denied(policy, decision.findings);
+      }
+      metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict, caller: callerLabel });
       // One line per review at debug level (who wrote what, and how), for tracing a client's writes
       // call by call; the metric above only counts them.
       if (logger.isLevelEnabled('debug')) {
@@ -158,6 +178,7 @@ export function buildServer(options: ServerOptions): GuardServer {
               operation: admission.operation,
               ...(admission.subResource ? { subResource: admission.subResource } : {}),
               user: admission.userInfo.username ?? '',
+              caller: callerLabel,
               dryRun: admission.dryRun,
               ...(typeof fieldManager === 'string' ? { fieldManager } : {}),
               verdict,
@@ -170,6 +191,25 @@ export function buildServer(options: ServerOptions): GuardServer {
       end({ operation: admission.operation, verdict, rule: deciding?.rule ?? 'none' });
       return reply.send(answer);
     };
+  }
+
+  function refuse(route: Route, caller: Extract<Caller, { kind: 'refused' }>, request: FastifyRequest, reply: FastifyReply) {
+    metrics.errors.inc({ route, reason: 'unauthenticated' });
+    request.log.warn({ reqId: request.id, remote: request.ip, reason: caller.reason }, 'review refused: caller not authenticated');
+    return reply
+      .code(caller.status)
+      .send({ error: caller.status === 401 ? 'Unauthorized' : 'Forbidden', message: `cilium-guard answers only the API server: ${caller.reason}` });
+  }
+
+  // With client authentication, an unknown caller is refused before its body is even read: nothing
+  // of it is parsed, judged, audited, counted as a verdict or turned into an Event.
+  if (clientNames) {
+    app.addHook('onRequest', async (request, reply) => {
+      const route = routeOf(request);
+      if (!route) return;
+      const caller = callerFor(request);
+      if (caller.kind === 'refused') await refuse(route, caller, request, reply);
+    });
   }
 
   app.post('/validate', review('validate'));

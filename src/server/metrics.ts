@@ -4,8 +4,8 @@ import client from 'prom-client';
 
 export interface Metrics {
   registry: client.Registry;
-  requests: client.Counter<'route' | 'operation' | 'kind' | 'verdict'>;
-  ruleResults: client.Counter<'rule' | 'verdict'>;
+  requests: client.Counter<'route' | 'operation' | 'kind' | 'verdict' | 'caller'>;
+  ruleResults: client.Counter<'rule' | 'verdict' | 'caller'>;
   duration: client.Histogram<'route' | 'operation' | 'verdict' | 'rule'>;
   errors: client.Counter<'route' | 'reason'>;
   certificateExpiry: client.Gauge<'certificate'>;
@@ -21,14 +21,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     registry,
     requests: new client.Counter({
       name: 'cilium_guard_admission_requests_total',
-      help: 'Admission reviews answered, by route, operation, kind and verdict (allowed, denied, mutated, skipped)',
-      labelNames: ['route', 'operation', 'kind', 'verdict'],
+      help: 'Admission reviews answered, by route, operation, kind, verdict (allowed, denied, mutated, skipped) and caller (authenticated: the API server by its client certificate; unauthenticated: client authentication is off)',
+      labelNames: ['route', 'operation', 'kind', 'verdict', 'caller'],
       registers: [registry],
     }),
     ruleResults: new client.Counter({
       name: 'cilium_guard_rule_results_total',
-      help: 'Rule hits by rule id and verdict (deny, warn, audit, break-glass, mutate)',
-      labelNames: ['rule', 'verdict'],
+      help: 'Rule hits by rule id, verdict (deny, warn, audit, break-glass, mutate) and caller (authenticated, unauthenticated)',
+      labelNames: ['rule', 'verdict', 'caller'],
       registers: [registry],
     }),
     duration: new client.Histogram({
@@ -40,7 +40,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
     errors: new client.Counter({
       name: 'cilium_guard_admission_errors_total',
-      help: 'Requests answered with an HTTP error instead of a review (bad_request, internal)',
+      help: 'Requests answered with an HTTP error instead of a review (bad_request, internal, unauthenticated: no or no allowed client certificate)',
       labelNames: ['route', 'reason'],
       registers: [registry],
     }),

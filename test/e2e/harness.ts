@@ -14,6 +14,8 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { NAMESPACE, RELEASE, applyDocs, createNamespaces, find, installArgoCRDs, releaseDocs, render } from '../helpers/chart.js';
 import { REPO, example } from '../helpers/corpus.js';
+import { type KeyPair } from '../../src/certs/pki.js';
+import { clientCA as makeClientCA, issueClient } from '../helpers/client-certs.js';
 import { type ControlPlane, freePort, startControlPlane } from '../helpers/kube.js';
 import { helm } from '../helpers/tools.js';
 
@@ -122,7 +124,7 @@ export async function spawnGuard(args: string[], options: { cwd?: string } = {})
  * chart's policy file, as the chart's ServiceAccount. `override` replaces or adds `--flag=value`s.
  */
 export async function startGuardProcess(
-  e: { cp: ControlPlane; dir: string; rendered: Obj[]; guardKubeconfig: string },
+  e: { cp: ControlPlane; dir: string; rendered: Obj[]; guardKubeconfig: string; clientAuth?: { caFile: string } },
   port: number,
   override: Record<string, string> = {},
 ): Promise<GuardProcess> {
@@ -143,6 +145,8 @@ export async function startGuardProcess(
   flags.set('--host', '127.0.0.1');
   flags.set('--config', policyFile);
   flags.set('--kubeconfig', e.guardKubeconfig);
+  // The chart mounts the client CA at /client-ca; here it is a file in the control plane's directory.
+  if (e.clientAuth) flags.set('--client-ca', e.clientAuth.caFile);
   for (const [k, v] of Object.entries(override)) flags.set(k, v);
   const { logs, ready, exited, child } = await spawnGuard([MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)]);
   const metricsUrl = String(ready.metrics);
@@ -240,6 +244,11 @@ export interface Cluster {
   /** kubeconfig files: an ordinary user with cluster-admin, and the break-glass user. */
   asAlice: string;
   asBreakGlass: string;
+  /**
+   * With client authentication (the default): the CA cilium-guard trusts for callers, and the
+   * client certificate (CN kube-apiserver) the API server presents to webhooks.
+   */
+  clientAuth?: { ca: KeyPair; apiserver: KeyPair; caFile: string };
   /** client-node, as alice. */
   custom: k8s.CustomObjectsApi;
   core: k8s.CoreV1Api;
@@ -263,14 +272,23 @@ export interface Cluster {
  * A control plane with the chart's RBAC, Secret and webhook configurations (url mode, selfSigned
  * certificates: cilium-guard fills the Secret and injects the caBundle itself), and a running
  * cilium-guard. `set` goes to the chart; `guardFlags` overrides the Deployment's arguments.
+ * `clientAuth` (default true) is the recommended set-up: the API server presents a client
+ * certificate to webhooks (admission configuration kubeConfigFile) and cilium-guard requires it
+ * (chart clientAuth.enabled, --client-ca); false runs both without it.
  */
 export async function startCluster(
-  options: { set?: Record<string, unknown>; guardFlags?: Record<string, string>; allowPrivileged?: boolean } = {},
+  options: { set?: Record<string, unknown>; guardFlags?: Record<string, string>; allowPrivileged?: boolean; clientAuth?: boolean } = {},
 ): Promise<Cluster> {
+  const withClientAuth = options.clientAuth !== false;
+  const clientCA = withClientAuth ? await makeClientCA() : undefined;
+  const apiserverClient = clientCA ? await issueClient(clientCA, 'kube-apiserver') : undefined;
   const cp = await startControlPlane({
     users: { [BREAK_GLASS_USER]: ['cilium-guard:break-glass'], alice: ['dev'] },
     ...(options.allowPrivileged ? { allowPrivileged: true } : {}),
+    ...(apiserverClient ? { webhookClient: apiserverClient } : {}),
   });
+  const clientAuth = clientCA && apiserverClient ? { ca: clientCA, apiserver: apiserverClient, caFile: path.join(cp.dir, 'webhook-client-ca.crt') } : undefined;
+  if (clientAuth) writeFileSync(clientAuth.caFile, clientAuth.ca.cert);
   let guard: GuardProcess | undefined;
   try {
     await installArgoCRDs(cp);
@@ -278,7 +296,12 @@ export async function startCluster(
     await cp.kubectl(['create', 'clusterrolebinding', 'test-users-admin', '--clusterrole=cluster-admin', `--user=${BREAK_GLASS_USER}`, '--user=alice']);
     const port = await freePort();
     const r = await render({
-      set: { 'webhooks.url': `https://127.0.0.1:${port}`, 'validatingAdmissionPolicy.enabled': false, ...options.set },
+      set: {
+        'webhooks.url': `https://127.0.0.1:${port}`,
+        'validatingAdmissionPolicy.enabled': false,
+        ...(clientAuth ? { 'clientAuth.enabled': true, 'clientAuth.caConfigMap': 'apiserver-client-ca' } : {}),
+        ...options.set,
+      },
     });
     const rendered = releaseDocs(r);
     // What a cluster would hold, minus the workload (it runs here as a process).
@@ -288,7 +311,7 @@ export async function startCluster(
     const token = await cp.kubectl(['create', 'token', sa, '-n', NAMESPACE, '--duration=2h']);
     if (token.code !== 0) throw new Error(`token: ${token.stderr}`);
     const guardKubeconfig = cp.kubeconfigFor(token.stdout.trim());
-    const base = { cp, dir: cp.dir, rendered, guardKubeconfig };
+    const base = { cp, dir: cp.dir, rendered, guardKubeconfig, ...(clientAuth ? { clientAuth } : {}) };
     guard = await startGuardProcess(base, port, options.guardFlags);
     const asAlice = cp.kubeconfigFor('alice');
     const kc = new k8s.KubeConfig();
@@ -300,6 +323,7 @@ export async function startCluster(
       guard,
       asAlice,
       asBreakGlass: cp.kubeconfigFor(BREAK_GLASS_USER),
+      ...(clientAuth ? { clientAuth } : {}),
       custom: kc.makeApiClient(k8s.CustomObjectsApi),
       core: kc.makeApiClient(k8s.CoreV1Api),
       kubectl,

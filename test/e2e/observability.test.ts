@@ -81,9 +81,9 @@ t.test('the same denial five times is one Event with series.count 5; a dry run w
 
 t.test('metrics: requests, latency by operation, verdict and rule, rule hits, certificate expiry, process', async (t) => {
   const text = await (await fetch(guard.metricsUrl)).text();
-  t.match(text, /cilium_guard_admission_requests_total\{route="validate",operation="CREATE",kind="Application",verdict="denied"\} \d+/);
+  t.match(text, /cilium_guard_admission_requests_total\{route="validate",operation="CREATE",kind="Application",verdict="denied",caller="authenticated"\} \d+/);
   t.match(text, /cilium_guard_admission_duration_seconds_bucket\{le="[^"]+",route="validate",operation="UPDATE",verdict="denied",rule="R3"\} \d+/);
-  t.match(text, /cilium_guard_rule_results_total\{rule="R2",verdict="deny"\} 5/);
+  t.match(text, /cilium_guard_rule_results_total\{rule="R2",verdict="deny",caller="authenticated"\} 5/);
   const expiry = Number(/cilium_guard_certificate_expiry_timestamp_seconds\{certificate="serving"\} (\S+)/.exec(text)?.[1]);
   t.ok(expiry * 1000 > Date.now(), 'the serving certificate expiry is in the future');
   t.match(text, /cilium_guard_process_resident_memory_bytes \d+/);

@@ -85,10 +85,12 @@ export async function load(
   url: string,
   ca: string | string[],
   bodies: Body[],
-  options: { connections: number; until: () => boolean; rate?: number; fresh?: boolean },
+  /** `client`: the certificate to present (the API server's, when cilium-guard requires one). */
+  options: { connections: number; until: () => boolean; rate?: number; fresh?: boolean; client?: { cert: string; key: string } },
 ): Promise<Load> {
   const result: Load = { ok: 0, refused: 0, retried: 0, failed: [], latenciesMs: [], seen: new Set() };
-  const agent = new https.Agent({ keepAlive: true, ca, maxSockets: options.connections });
+  const client = options.client ? { cert: options.client.cert, key: options.client.key } : {};
+  const agent = new https.Agent({ keepAlive: true, ca, maxSockets: options.connections, ...client });
   const { hostname, port } = new URL(url);
   let sent = 0;
   const started = performance.now();
@@ -97,7 +99,7 @@ export async function load(
     new Promise((resolve) => {
       const t0 = performance.now();
       const req = https.request(
-        { host: hostname, port, path: `/${b.route}`, method: 'POST', ca, agent: fresh ? false : agent, headers: { 'content-type': 'application/json' } },
+        { host: hostname, port, path: `/${b.route}`, method: 'POST', ca, ...client, agent: fresh ? false : agent, headers: { 'content-type': 'application/json' } },
         (res) => {
           const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
           if (peer?.fingerprint256) result.seen.add(peer.fingerprint256);

@@ -23,7 +23,16 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startGuard(options: { config?: PolicyConfig; bodyLimit?: number; events?: ServerOptions['events'] } = {}): Promise<Running> {
+export async function startGuard(
+  options: {
+    config?: PolicyConfig;
+    bodyLimit?: number;
+    events?: ServerOptions['events'];
+    /** Added to the serving pair: minVersion, clientCA, clientNames. */
+    tls?: Omit<NonNullable<ServerOptions['tls']>, 'key' | 'cert'>;
+    eventsForUnauthenticated?: boolean;
+  } = {},
+): Promise<Running> {
   const certs = await testCertificates();
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -32,7 +41,8 @@ export async function startGuard(options: { config?: PolicyConfig; bodyLimit?: n
     config: options.config ?? defaultConfig(),
     logger,
     metrics,
-    tls: { key: certs.key, cert: certs.cert },
+    tls: { key: certs.key, cert: certs.cert, ...options.tls },
+    ...(options.eventsForUnauthenticated ? { eventsForUnauthenticated: true } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.events ? { events: options.events } : {}),
   });

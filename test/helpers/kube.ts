@@ -57,7 +57,18 @@ function waitExit(p: ChildProcess, ms: number): Promise<void> {
  * lets the API server store privileged pod templates (the Cilium chart's DaemonSet); no pod ever
  * runs here (there is no kubelet), so it is off unless a test installs such a chart.
  */
-export async function startControlPlane(options: { users?: Record<string, string[]>; allowPrivileged?: boolean } = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  options: {
+    users?: Record<string, string[]>;
+    allowPrivileged?: boolean;
+    /**
+     * A client certificate the API server presents to every webhook (admission configuration
+     * `kubeConfigFile` for ValidatingAdmissionWebhook and MutatingAdmissionWebhook, user `*`), as
+     * `--admission-control-config-file` sets it up on a real control plane.
+     */
+    webhookClient?: { cert: string; key: string };
+  } = {},
+): Promise<ControlPlane> {
   // scripts/e2e.sh points CILIUM_GUARD_TEST_TMP at a directory of its own, and afterwards kills
   // whatever still runs from it: the backstop for a test process killed before its teardown.
   const dir = mkdtempSync(path.join(process.env.CILIUM_GUARD_TEST_TMP ?? os.tmpdir(), 'cilium-guard-kube-'));
@@ -118,6 +129,33 @@ export async function startControlPlane(options: { users?: Record<string, string
       lines.push(`${t},${user},${user},"${groups.join(',')}"`);
     }
     writeFileSync(path.join(dir, 'tokens.csv'), lines.join('\n') + '\n');
+    const admissionFlags: string[] = [];
+    if (options.webhookClient) {
+      writeFileSync(path.join(dir, 'webhook-client.crt'), options.webhookClient.cert);
+      writeFileSync(path.join(dir, 'webhook-client.key'), options.webhookClient.key);
+      const clientKubeconfig = path.join(dir, 'webhook-client.kubeconfig');
+      writeFileSync(
+        clientKubeconfig,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          users: [{ name: '*', user: { 'client-certificate': path.join(dir, 'webhook-client.crt'), 'client-key': path.join(dir, 'webhook-client.key') } }],
+        }),
+      );
+      const webhook = { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'WebhookAdmissionConfiguration', kubeConfigFile: clientKubeconfig };
+      writeFileSync(
+        path.join(dir, 'admission.yaml'),
+        JSON.stringify({
+          apiVersion: 'apiserver.config.k8s.io/v1',
+          kind: 'AdmissionConfiguration',
+          plugins: [
+            { name: 'ValidatingAdmissionWebhook', configuration: webhook },
+            { name: 'MutatingAdmissionWebhook', configuration: webhook },
+          ],
+        }),
+      );
+      admissionFlags.push(`--admission-control-config-file=${path.join(dir, 'admission.yaml')}`);
+    }
 
     keep(
       'kube-apiserver',
@@ -138,6 +176,7 @@ export async function startControlPlane(options: { users?: Record<string, string
         '--disable-admission-plugins=ServiceAccount',
         '--endpoint-reconciler-type=none',
         `--allow-privileged=${options.allowPrivileged === true}`,
+        ...admissionFlags,
         '--v=0',
       ]),
     );

@@ -5,7 +5,7 @@ import { REPO } from './corpus.js';
 
 const cache = new Map<string, string>();
 
-export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'oracle' | 'argocd' | 'redis'): string {
+export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'cilium-crds' | 'oracle' | 'argocd' | 'redis'): string {
   let found = cache.get(name);
   if (!found) {
     found = execFileSync('bash', [path.join(REPO, 'scripts/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -19,6 +19,8 @@ export const kubeApiserver = (): string => path.join(tool('kube'), 'kube-apiserv
 export const kubectl = (): string => path.join(tool('kube'), 'kubectl');
 export const etcd = (): string => tool('etcd');
 export const policyReportCRDs = (): string => tool('crds');
+/** The directory holding Cilium's ciliumnetworkpolicies.yaml CRD (scripts/tools.sh cilium-crds). */
+export const ciliumCRDs = (): string => tool('cilium-crds');
 export const oracle = (): string => tool('oracle');
 /** The directory of the Argo CD build: argocd (multi-call binary), crds/, config/. */
 export const argocdDir = (): string => tool('argocd');

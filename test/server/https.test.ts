@@ -128,10 +128,12 @@ t.test('probes', async (t) => {
   t.equal(other.status, 404, 'metrics are not on the admission port');
 });
 
-t.test('TLS: 1.2 is the floor and the certificate is verified', async (t) => {
-  const { port } = running.guard.app.server.address() as AddressInfo;
-  const handshake = (opts: tls.ConnectionOptions) =>
+t.test('TLS: 1.3 is the floor by default, 1.2 with AEAD suites an option, and the certificate is verified', async (t) => {
+  const legacy = await startGuard({ tls: { minVersion: 'TLSv1.2' } });
+  t.teardown(() => legacy.close());
+  const handshake = (opts: tls.ConnectionOptions, on: typeof running = running) =>
     new Promise<string>((resolve) => {
+      const { port } = on.guard.app.server.address() as AddressInfo;
       const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...opts }, () => {
         const v = socket.getProtocol() ?? '';
         socket.end();
@@ -139,15 +141,16 @@ t.test('TLS: 1.2 is the floor and the certificate is verified', async (t) => {
       });
       socket.on('error', (e) => resolve(`error: ${e.message}`));
     });
-  t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'TLSv1.2');
   t.match(await handshake({ ca: running.ca }), 'TLSv1.3');
-  t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }), /^error/);
+  t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), /^error/, 'TLS 1.2 is refused by default');
+  t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }, legacy), 'TLSv1.2', 'TLS 1.2 when allowed');
+  t.match(await handshake({ ca: running.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, legacy), /^error/);
   t.match(await handshake({}), /^error: .*(self-signed|unable to verify|certificate)/i, 'an unknown CA is refused by the client');
   // TLS 1.2: forward-secret AEAD suites only; CBC modes and RSA key exchange are refused.
   for (const cipher of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384', 'AES128-GCM-SHA256']) {
-    t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: cipher }), /^error/, `TLS 1.2 with ${cipher} is refused`);
+    t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: cipher }, legacy), /^error/, `TLS 1.2 with ${cipher} is refused`);
   }
-  t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256' }), 'TLSv1.2', 'TLS 1.2 with an ECDHE AES-GCM suite works');
+  t.match(await handshake({ ca: running.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256' }, legacy), 'TLSv1.2', 'TLS 1.2 with an ECDHE AES-GCM suite works');
 });
 
 t.test('no plain HTTP on the admission port', async (t) => {
@@ -175,8 +178,8 @@ t.test('metrics live on their own plain-HTTP server and count rule results', asy
     });
   const metrics = await get('/metrics');
   t.equal(metrics.status, 200);
-  t.match(metrics.body, /cilium_guard_rule_results_total\{rule="R1",verdict="deny"\} \d+/);
-  t.match(metrics.body, /cilium_guard_admission_requests_total\{route="validate",operation="CREATE",kind="Application",verdict="denied"\}/);
+  t.match(metrics.body, /cilium_guard_rule_results_total\{rule="R1",verdict="deny",caller="unauthenticated"\} \d+/);
+  t.match(metrics.body, /cilium_guard_admission_requests_total\{route="validate",operation="CREATE",kind="Application",verdict="denied",caller="unauthenticated"\}/);
   t.match(metrics.body, /cilium_guard_admission_duration_seconds_bucket/);
   t.match(metrics.body, /cilium_guard_admission_errors_total\{route="validate",reason="bad_request"\}/);
   for (const path of ['/validate', '/mutate', '/healthz', '/readyz', '/', '/metrics/../validate']) {
