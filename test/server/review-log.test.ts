@@ -54,6 +54,8 @@ t.test('debug: one line per review', async (t) => {
     name: 'cilium-config',
     operation: 'UPDATE',
     user: 'system:serviceaccount:argocd:argocd-application-controller',
+    // No client certificate is configured here: the caller is recorded as unauthenticated.
+    caller: 'unauthenticated',
     dryRun: true,
     fieldManager: 'argocd-controller',
     verdict: 'allowed',
