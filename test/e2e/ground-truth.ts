@@ -1,5 +1,6 @@
-// Ground truth for R1, R2, R4, R4.endpoint, T1 and T2: what the real Cilium chart renders, through the real
-// helm, for the arguments Argo CD's repo-server would pass for an Application.
+// Ground truth for R1, R2, R4, R4.endpoint, T1, T2 and L1: what the real Cilium chart renders, through the
+// real helm, for the arguments Argo CD's repo-server would pass for an Application. L1 is relative: the
+// rendered cilium-config is compared with a running one (the baseline), read the way the agent reads both.
 //
 // This file models only Argo CD's side, written from its source (argo-cd v3.6
 // reposerver/repository/repository.go helmTemplate(): release name, namespace, the temporary values
@@ -153,6 +154,15 @@ export async function prepareChart(tgz: string): Promise<string> {
 export interface Rendered {
   /** Bad per rule, with what the chart rendered. Absent: fine. */
   bad: Partial<Record<Guarded, string>>;
+  /**
+   * L1's cilium-config keys as the agent would read them from the rendered cilium-config (absent:
+   * no cilium-config rendered, or the API server would refuse it: see `configRefused`).
+   */
+  config?: AgentConfig;
+  /** The rendered cilium-config's data, when every value is a string (what the API server would store). */
+  configData?: Record<string, string>;
+  /** Why the API server would refuse the rendered cilium-config (a value in data that is not a string). */
+  configRefused?: string;
   /** helm refused to render, for a reason other than kubeProxyReplacement. */
   error?: string;
   /** The render stopped early: only these rules could be judged. */
@@ -188,6 +198,84 @@ function agentKubeProxyReplacement(agent: Obj | undefined, cm: Obj | undefined):
 /** Go's unicode.IsSpace, for the agent's bytes.TrimSpace (written here, apart from the policy's copy). */
 const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 const goTrim = (s: string): string => s.replace(GO_SPACE, '');
+/** Go's strings.Fields (unicode.IsSpace), as viper's GetStringSlice splits a string option. */
+const goFields = (s: string): string[] => s.split(/[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/).filter((x) => x !== '');
+
+/**
+ * The cilium-config keys L1 compares (Documentation: IPAM "Don't change the IPAM mode of an existing
+ * cluster", cluster-pool.rst "Don't change any existing elements of the clusterPoolIPv4PodCIDRList
+ * list … Changing clusterPoolIPv4MaskSize is also not possible", clustermesh.rst on cluster name
+ * and ID), with what the agent assumes when the key is absent. Keys without `absent` are compared
+ * only when both the running and the new config have them; `prefix`: the running elements must
+ * stay a prefix of the new ones (appending is allowed). Warn keys can never make the chart "break" L1.
+ */
+export const L1_KEYS = [
+  { key: 'ipam', absent: 'cluster-pool', deny: true },
+  { key: 'cluster-name', absent: 'default', deny: true },
+  { key: 'cluster-id', absent: '0', deny: true },
+  { key: 'cluster-pool-ipv4-cidr', deny: true, prefix: true },
+  { key: 'cluster-pool-ipv4-mask-size', deny: true },
+  { key: 'routing-mode', absent: 'tunnel', deny: false },
+  { key: 'tunnel-protocol', absent: 'vxlan', deny: false },
+  { key: 'ipv4-native-routing-cidr', absent: '', deny: false },
+  { key: 'enable-ipsec', absent: 'false', deny: false },
+  { key: 'enable-wireguard', absent: 'false', deny: false },
+] as const satisfies ReadonlyArray<{ key: string; absent?: string; deny: boolean; prefix?: boolean }>;
+export type L1Key = (typeof L1_KEYS)[number]['key'];
+
+/** One option as the agent reads it: a value, or several spellings that disagree (viper's map order decides). */
+export type AgentSetting = { value: string } | { ambiguous: string[] };
+/** L1's keys as the agent reads them; a key that is absent is not in the map. */
+export type AgentConfig = Partial<Record<L1Key, AgentSetting>>;
+
+/**
+ * L1's keys of cilium-config data as the agent reads them: option names case-insensitively (viper),
+ * values trimmed with Go's TrimSpace; spellings that agree after trimming are one value.
+ * The data must be strings (the caller checks: the API server refuses anything else).
+ */
+export function agentConfig(data: Record<string, string>): AgentConfig {
+  const out: AgentConfig = {};
+  for (const { key } of L1_KEYS) {
+    const values = new Set(Object.entries(data).filter(([k]) => k.toLowerCase() === key).map(([, v]) => goTrim(v)));
+    if (values.size === 1) out[key] = { value: [...values][0]! };
+    else if (values.size > 1) out[key] = { ambiguous: [...values].sort() };
+  }
+  return out;
+}
+
+const describeSetting = (s: AgentSetting | undefined, absent: string | undefined): string =>
+  s === undefined ? (absent === undefined ? 'absent' : `absent (${JSON.stringify(absent)})`) : 'value' in s ? JSON.stringify(s.value) : `ambiguous (${s.ambiguous.map((v) => JSON.stringify(v)).join(' / ')})`;
+
+/**
+ * What L1 is about, decided on the rendered cilium-config against the running one: `deny`, a deny
+ * key the agent would certainly read differently (the break); `warn`, warn keys that change (not a
+ * break). A cilium-config the API server refuses changes nothing, so it breaks nothing.
+ */
+export function l1Changes(running: AgentConfig, rendered: Rendered): { deny: string[]; warn: string[] } {
+  const out = { deny: [] as string[], warn: [] as string[] };
+  if (!rendered.config) return out;
+  for (const spec of L1_KEYS) {
+    const absent = 'absent' in spec ? spec.absent : undefined;
+    const before = running[spec.key];
+    const after = rendered.config[spec.key];
+    if (absent === undefined && (before === undefined || after === undefined)) continue;
+    let changed: boolean;
+    if ((before && 'ambiguous' in before) || (after && 'ambiguous' in after)) {
+      // Spellings that disagree: which one the agent takes is a coin toss, so it counts as a change.
+      changed = true;
+    } else {
+      const was = (before as { value: string } | undefined)?.value ?? absent!;
+      const now = (after as { value: string } | undefined)?.value ?? absent!;
+      if ('prefix' in spec && spec.prefix) {
+        const a = goFields(was);
+        const b = goFields(now);
+        changed = a.length > b.length || a.some((x, i) => b[i] !== x);
+      } else changed = was !== now;
+    }
+    if (changed) (spec.deny ? out.deny : out.warn).push(`${spec.key} ${describeSetting(before, absent)} -> ${describeSetting(after, absent)}`);
+  }
+  return out;
+}
 
 export async function renderJob(chart: string, job: RenderJob, home: string, helmVersion?: string): Promise<Rendered> {
   // No kubeconfig: helm's default namespace is "default", as for a repo-server without one.
@@ -207,6 +295,7 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
     .filter((d): d is Obj => d !== null);
   const probe = docs.find((d) => d.metadata?.name === PROBE)!;
   const bad: Rendered['bad'] = {};
+  const out: Rendered = { bad };
   if (probe.data.release !== 'cilium') bad.R2 = `release name "${probe.data.release}"`;
   // The agent and its configuration must land where Talos put them. (The chart puts a few Roles in
   // cilium-secrets by design; those follow tls.secretsNamespace, not the release.)
@@ -219,6 +308,17 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
     // (A namespace that YAML reads as a number or boolean is no string: the API server refuses the object.)
     const stray = docs.find((d) => d.metadata?.namespace !== undefined && d.metadata.namespace !== 'kube-system' && d.metadata.namespace !== 'cilium-secrets');
     if (stray) bad.R1 = `${stray.kind} ${stray.metadata.name} in "${stray.metadata.namespace}" (release namespace "${probe.data.namespace}")`;
+  }
+  if (cm) {
+    // ConfigMap data are strings: one value of any other type makes the API server refuse the whole
+    // object, and with it Argo CD's sync (its dry run fails first), so cilium-config stays as it is.
+    const data = (cm.data ?? {}) as Record<string, unknown>;
+    const notString = Object.entries(data).find(([, v]) => typeof v !== 'string');
+    if (notString) out.configRefused = `cilium-config ${notString[0]} is ${JSON.stringify(notString[1])}, not a string: the API server refuses it`;
+    else {
+      out.configData = data as Record<string, string>;
+      out.config = agentConfig(out.configData);
+    }
   }
   const agent = (ds?.spec?.template?.spec?.containers ?? []).find((c: Obj) => c.name === 'cilium-agent') as Obj | undefined;
   const kpr = agentKubeProxyReplacement(agent, cm);
@@ -252,36 +352,62 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
     else if (rootValues.size !== 1 || !rootValues.has('/sys/fs/cgroup')) bad.T2 = `cilium-config cgroup-root is ${[...rootValues].map((v) => JSON.stringify(v)).join(' / ') || 'missing'}`;
   }
   // No DaemonSet: nothing runs on the nodes to break (R1 reports the missing agent).
-  return { bad };
+  return out;
 }
 
+/** Every rule compare() can judge: GUARDED on the render alone, L1 against a running cilium-config. */
+export type Judged = Guarded | 'L1';
+
 /** Where cilium-guard is stricter than the chart on purpose (documented in README "How the engine decides"). */
-export const STRICTER: Array<{ rule: Guarded; when: RegExp; why: string }> = [
+export const STRICTER: Array<{ rule: Judged; when: RegExp; why: string }> = [
   { rule: 'R2', when: /\{\{/, why: 'a templated releaseName hides the name from review; Helm may render it to "cilium", we still deny' },
 ];
+
+/**
+ * What L1 is judged against: `running`, the data of the cilium-config the Application's chart would
+ * replace (the live one when it deploys to this cluster, or what the old Application rendered);
+ * absent when there is nothing to compare with, and then L1 must never deny.
+ */
+export interface L1Baseline {
+  running?: Record<string, string>;
+}
+
+/** How L1 was judged for one Application. */
+export interface L1Outcome {
+  /** A running cilium-config was there to compare with. */
+  compared: boolean;
+  /** The chart breaks L1: the deny keys that change. */
+  broken: string[];
+  /** Warn keys that change (never a break either way). */
+  warnOnly: string[];
+  /** Some render's cilium-config would be refused by the API server. */
+  refused: boolean;
+  agreed: boolean;
+}
 
 /**
  * Compares cilium-guard's findings (rule -> verdicts) with what the chart rendered for every job.
  * A disagreement is a denial the render does not support (a false refusal), or a break the render
  * shows that cilium-guard lets through without a denial (or, where some layer cannot be seen,
  * without at least a warning). Returns the disagreements and the STRICTER entries that applied.
+ * L1 is judged only when `l1` is given (its baseline may be empty: then L1 must not deny).
  */
 export function compare(
   app: Obj,
   results: Rendered[],
   invisible: string[],
   findings: Map<string, Set<string>>,
-): { disagreements: string[]; stricter: number[]; agreed: number } {
+  l1?: L1Baseline,
+): { disagreements: string[]; stricter: number[]; agreed: number; l1?: L1Outcome } {
   const disagreements: string[] = [];
   const stricter: number[] = [];
   let agreed = 0;
   const text = JSON.stringify(app);
-  for (const rule of GUARDED) {
-    if (results.some((r) => r.only && !r.only.includes(rule))) continue;
-    const chartBad = results.map((r) => r.bad[rule]).find((b) => b !== undefined);
+  const judge = (rule: Judged, chartBad: string | undefined): boolean => {
     const verdicts = findings.get(rule) ?? new Set<string>();
     const denies = verdicts.has('deny');
     const flags = denies || verdicts.has('warn');
+    const before = disagreements.length;
     if (denies && !chartBad) {
       const i = STRICTER.findIndex((x) => x.rule === rule && x.when.test(text));
       if (i >= 0) stricter.push(i);
@@ -291,8 +417,23 @@ export function compare(
     } else if (chartBad && !flags) {
       disagreements.push(`${rule}: the chart says ${chartBad} (${invisible.join(', ') || 'all layers visible'}), and cilium-guard says nothing`);
     } else agreed++;
+    return disagreements.length === before;
+  };
+  for (const rule of GUARDED) {
+    if (results.some((r) => r.only && !r.only.includes(rule))) continue;
+    judge(rule, results.map((r) => r.bad[rule]).find((b) => b !== undefined));
+  }
+  let outcome: L1Outcome | undefined;
+  // A render that stopped early wrote no cilium-config: L1 cannot be judged.
+  if (l1 && !results.some((r) => r.only)) {
+    const running = l1.running ? agentConfig(l1.running) : undefined;
+    const changes = results.map((r) => (running ? l1Changes(running, r) : { deny: [], warn: [] }));
+    const broken = changes.flatMap((c) => c.deny);
+    const warnOnly = broken.length > 0 ? [] : changes.flatMap((c) => c.warn);
+    const ok = judge('L1', broken.length > 0 ? `the running cilium-config changes: ${broken.join('; ')}` : undefined);
+    outcome = { compared: running !== undefined, broken, warnOnly, refused: results.some((r) => r.configRefused !== undefined), agreed: ok };
   }
   // Helm rendered every job: a V1 denial ("Helm cannot read these values") is then wrong.
   if ((findings.get('V1') ?? new Set()).has('deny')) disagreements.push('V1: cilium-guard says Helm cannot render these values, but it does');
-  return { disagreements, stricter, agreed };
+  return { disagreements, stricter, agreed, ...(outcome ? { l1: outcome } : {}) };
 }
