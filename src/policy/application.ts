@@ -6,10 +6,11 @@ import { CHART_DEFAULTS, OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js
 import { goTrimSpace } from './gostrings.js';
 import { ciliumApplicationReason, obj, operationSources, specSources, str, type RenderSource } from './identify.js';
 import { checkSyncOptions } from './sync-options.js';
+import { liveConfig, type RenderedConfig } from './live.js';
 import { talosViolations } from './talos.js';
 import type { JsonObject, RuleId, Violation } from './types.js';
 import { appContext, type AppContext } from './values/argocd-helm.js';
-import { effectiveValues } from './values/effective.js';
+import { effectiveValues, type EffectiveValues } from './values/effective.js';
 import { ciliumConfigValue, describeValue, helmToString, unknownViolation, type ConfigEntry, type SourceView, type Unknown } from './view.js';
 
 /** The chart defaults the rules read (a partial values.yaml), as a plain tree. */
@@ -319,6 +320,31 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
   return out;
 }
 
+/**
+ * The effective values of one rendered source. Computed once per Application object, source and
+ * policy (L1 reads the same view as the rules here), and forgotten with the object.
+ */
+const evCache = new WeakMap<JsonObject, WeakMap<PolicyConfig, Map<string, EffectiveValues>>>();
+
+function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): EffectiveValues {
+  let byConfig = evCache.get(app);
+  if (!byConfig) evCache.set(app, (byConfig = new WeakMap()));
+  let bySource = byConfig.get(config);
+  if (!bySource) byConfig.set(config, (bySource = new Map()));
+  let ev = bySource.get(src.path);
+  if (!ev) {
+    ev = effectiveValues(
+      app,
+      src.source,
+      src.path,
+      { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces, chartDefaults: CHART_DEFAULTS_TREE },
+      ctx,
+    );
+    bySource.set(src.path, ev);
+  }
+  return ev;
+}
+
 function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): Violation[] {
   if (src.kind === 'opaque') {
     return [
@@ -331,13 +357,7 @@ function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config
       },
     ];
   }
-  const ev = effectiveValues(
-    app,
-    src.source,
-    src.path,
-    { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces, chartDefaults: CHART_DEFAULTS_TREE },
-    ctx,
-  );
+  const ev = sourceValues(app, src, ctx, config);
   const views = ev.alternatives();
   if (views.length === 1) return checkView({ src, ev }, config);
   // The outcome depends on the order Argo CD passes parameters in: a rule is broken for certain
@@ -430,6 +450,25 @@ export function applicationViolations(app: JsonObject, config: PolicyConfig): Vi
         message: 'operation.sync.manifests syncs local manifests that bypass the Git and Helm sources; sync Cilium from its source instead',
       });
     }
+  }
+  return out;
+}
+
+/**
+ * The cilium-config settings L1 compares (live.ts), for each source the Application renders with
+ * Helm: the spec's sources Argo CD applies and, with `operation`, a pending sync's own sources.
+ * Sources Helm cannot render (V1) are left out: they change nothing.
+ */
+export function renderedConfigs(app: JsonObject, config: PolicyConfig, operation: boolean): RenderedConfig[] {
+  const ctx = appContext(app, config.argocd.namespaces);
+  const sources = guardedSources(specSources(obj(app.spec), config)).filter((s) => !s.ignored);
+  const sync = obj(app.operation).sync;
+  if (operation && sync !== undefined && sync !== null) sources.push(...guardedSources(operationSources(app, config)));
+  const out: RenderedConfig[] = [];
+  for (const src of sources) {
+    if (src.kind === 'opaque') continue;
+    const views = sourceValues(app, src, ctx, config).alternatives().filter((v) => v.error === null);
+    if (views.length > 0) out.push({ src, alternatives: views.map(liveConfig) });
   }
   return out;
 }

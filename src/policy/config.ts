@@ -88,6 +88,7 @@ export const DEFAULT_RULE_MODES: Record<RuleId, Mode> = {
   A1: 'warn',
   D1: 'deny',
   U1: 'deny',
+  L1: 'deny',
   C1: 'deny',
   C2: 'deny',
   M1: 'deny',

@@ -3,7 +3,7 @@
 // Rules yield violations; the engine turns each into a finding with a verdict (the rule's mode,
 // capped at "warn" when the violation cannot be proven, or when it already existed before an
 // update that did not touch it), applies break-glass, and assembles the decision.
-import { applicationViolations, ciliumApplicationReason, deleteViolations } from './application.js';
+import { applicationViolations, ciliumApplicationReason, deleteViolations, renderedConfigs } from './application.js';
 import { applicationSetViolations } from './applicationset.js';
 import { ensureExclusion, isArgoCDConfigMap } from './argocd-cm.js';
 import {
@@ -16,6 +16,7 @@ import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { obj, str } from './identify.js';
 import { upgradeViolations } from './upgrade.js';
+import { liveViolations } from './live.js';
 import { jsonEqual } from './json.js';
 import type { Decision, Finding, JsonObject, Mode, PolicyRequest, Verdict, Violation } from './types.js';
 
@@ -63,7 +64,11 @@ function applicationRules(
   if (req.operation === 'DELETE') return req.oldObject ? deleteViolations(req.oldObject, config) : [];
   if (!subject) return [];
   const old = req.operation === 'UPDATE' ? req.oldObject : null;
-  return [...applicationViolations(subject, config), ...upgradeViolations(subject, old, config, context.cluster)];
+  return [
+    ...applicationViolations(subject, config),
+    ...upgradeViolations(subject, old, config, context.cluster),
+    ...liveViolations(subject, renderedConfigs(subject, config, true), old ? renderedConfigs(old, config, false) : null, config, context.cluster),
+  ];
 }
 
 function configMapRules(req: PolicyRequest, config: PolicyConfig, subject: JsonObject | null): Violation[] | string {

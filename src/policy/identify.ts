@@ -113,6 +113,18 @@ function targetsGuardedCluster(app: JsonObject, config: PolicyConfig): boolean {
   return config.identify.destinations.some((d) => d === str(dest.server) || d === str(dest.name));
 }
 
+/**
+ * Does the Application deploy to the cluster this webhook guards, whose cilium-config and agent the
+ * cluster view shows? The configured destinations, else Argo CD's names for its own cluster.
+ */
+export function deploysHere(app: JsonObject, config: PolicyConfig): boolean {
+  const dest = obj(obj(app.spec).destination);
+  const server = str(dest.server);
+  const name = str(dest.name);
+  if (config.identify.destinations.length > 0) return config.identify.destinations.some((d) => d === server || d === name);
+  return server === 'https://kubernetes.default.svc' || name === 'in-cluster';
+}
+
 function rendersCilium(app: JsonObject, config: PolicyConfig): boolean {
   const spec = obj(app.spec);
   return [...specSources(spec, config), ...operationSources(app, config)].some((s) => s.cilium && !s.ignored);

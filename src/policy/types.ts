@@ -47,6 +47,7 @@ export const RULE_IDS = [
   'A1', // an ApplicationSet's Cilium Applications can be judged before generation
   'D1', // no cascading delete of the Cilium Application
   'U1', // the chart version stays within one minor of what runs
+  'L1', // no live change of settings Cilium cannot change on a running cluster (IPAM, cluster name/id, pod CIDRs)
   'C1', // cilium-config keeps kube-proxy-replacement "true"
   'C2', // no Cilium config outside kube-system
   'M1', // argocd-cm excludes cilium.io/CiliumIdentity

@@ -9,7 +9,7 @@
 // Application deploys to this cluster. Without either there is nothing to compare with.
 import { type ClusterView, parseVersion } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
-import { obj, operationSources, specSources, str, type RenderSource } from './identify.js';
+import { deploysHere, obj, operationSources, specSources, str, type RenderSource } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
 
 interface Target {
@@ -51,15 +51,6 @@ export function targetRevisions(app: JsonObject, config: PolicyConfig): Target[]
     }
   }
   return out;
-}
-
-/** Does the Application deploy to the cluster this webhook guards (whose agent the view shows)? */
-function deploysHere(app: JsonObject, config: PolicyConfig): boolean {
-  const dest = obj(obj(app.spec).destination);
-  const server = str(dest.server);
-  const name = str(dest.name);
-  if (config.identify.destinations.length > 0) return config.identify.destinations.some((d) => d === server || d === name);
-  return server === 'https://kubernetes.default.svc' || name === 'in-cluster';
 }
 
 function references(app: JsonObject, oldApp: JsonObject | null, config: PolicyConfig, cluster: ClusterView | undefined): Reference[] {

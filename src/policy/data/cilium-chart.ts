@@ -57,6 +57,16 @@ export const CHART_DEFAULTS = {
   },
   cgroup: { autoMount: { enabled: true }, hostRoot: '/run/cilium/cgroupv2' },
   sysctlfix: { enabled: true },
+  // What the chart writes into cilium-config for the settings L1 guards (live.ts).
+  ipam: { mode: 'cluster-pool', operator: { clusterPoolIPv4PodCIDRList: ['10.0.0.0/8'], clusterPoolIPv4MaskSize: 24 } },
+  cluster: { name: 'default', id: 0 },
+  aksbyocni: { enabled: false },
+  gke: { enabled: false },
+  ipv4: { enabled: true },
+  routingMode: '',
+  tunnelProtocol: '',
+  ipv4NativeRoutingCIDR: '',
+  encryption: { enabled: false, type: 'ipsec' },
 } as const;
 
 /** The paths of CHART_DEFAULTS, which the probe reads from `helm show values`. */
@@ -69,4 +79,17 @@ export const CHART_DEFAULT_PATHS: readonly string[] = [
   'cgroup.autoMount.enabled',
   'cgroup.hostRoot',
   'sysctlfix.enabled',
+  'ipam.mode',
+  'ipam.operator.clusterPoolIPv4PodCIDRList',
+  'ipam.operator.clusterPoolIPv4MaskSize',
+  'cluster.name',
+  'cluster.id',
+  'aksbyocni.enabled',
+  'gke.enabled',
+  'ipv4.enabled',
+  'routingMode',
+  'tunnelProtocol',
+  'ipv4NativeRoutingCIDR',
+  'encryption.enabled',
+  'encryption.type',
 ];

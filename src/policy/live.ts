@@ -1,0 +1,345 @@
+// L1: settings Cilium's docs say must not change on a running cluster, judged as the agent reads
+// them: the cilium-config the chart writes for the Application (chart defaults, every Helm layer,
+// extraConfig overrides; templates/cilium-configmap.yaml of 1.18) against what already runs.
+//
+// "Already runs" is the live cilium-config (the cluster view, when the Application deploys to this
+// cluster) and, on UPDATE, what the old Application rendered. Sources:
+// - ipam: docs network/concepts/ipam "Don't change the IPAM mode of an existing cluster";
+// - clusterPoolIPv4PodCIDRList / MaskSize: ipam/cluster-pool.rst "Don't change any existing
+//   elements of the clusterPoolIPv4PodCIDRList list … Changing clusterPoolIPv4MaskSize is also not
+//   possible";
+// - cluster name and id: clustermesh.rst "If you change the cluster ID and/or cluster name in a
+//   cluster with running workloads, you will need to restart all workloads";
+// - routing mode, tunnel protocol, native-routing CIDR, encryption: no doc forbids a live change, but
+//   pod traffic between nodes changes path while agents roll: a warning.
+import type { ClusterView } from './cluster-view.js';
+import type { PolicyConfig } from './config.js';
+import { goTrimSpace } from './gostrings.js';
+import { deploysHere, type RenderSource } from './identify.js';
+import type { JsonObject, Violation } from './types.js';
+import type { EffectiveValues, Lookup } from './values/effective.js';
+import { ciliumConfigValue, goTruth, helmToString, type ConfigEntry, type Unknown } from './view.js';
+
+type Strength = 'deny' | 'warn';
+
+/** What the chart computes for one cilium-config key from the values: its text, absent (null), or unknown. */
+type ChartValue = { known: true; value: string | null; raw: unknown; path: string } | { known: false; lookup: Unknown };
+
+interface Setting {
+  /** The cilium-config key, as the chart writes it. */
+  key: string;
+  /** The Helm values that set it, for messages. */
+  values: string;
+  strength: Strength;
+  /** What the agent runs with when the key is absent from cilium-config. */
+  absent: string;
+  /** Existing list elements must stay (appending is allowed); compared only when both sides have the key. */
+  list?: true;
+  /** Compared only when both sides have the key (it exists only in one IPAM mode). */
+  onlyWhenBoth?: true;
+  boolean?: true;
+  chart(ev: EffectiveValues): ChartValue;
+}
+
+type Read = { known: true; value: unknown; path: string } | { known: false; lookup: Unknown };
+
+function read(ev: EffectiveValues, path: string[]): Read {
+  const l: Lookup = ev.get(path);
+  if (l.state === 'unknown') return { known: false, lookup: l };
+  return { known: true, value: l.value, path: l.origin.fieldPath };
+}
+
+/**
+ * How the template prints a value (`quote`, `{{ x }}`). (From 1e6 on, a float64 from YAML prints as
+ * 1e+06 and an int64 from --set as 1000000; no setting here takes such numbers, and any of them
+ * differs from what a working cluster runs.)
+ */
+const goPrint = helmToString;
+
+const known = (value: string | null, r: { value: unknown; path: string }): ChartValue => ({ known: true, value, raw: r.value, path: r.path });
+
+/** `{{ x | default d | quote }}`-like: the first truthy value, else the fallback. */
+function orDefault(ev: EffectiveValues, path: string[], fallback: () => ChartValue): ChartValue {
+  const r = read(ev, path);
+  if (!r.known) return r;
+  return goTruth(r.value) ? known(goPrint(r.value), r) : fallback();
+}
+
+/** `$ipam := coalesce .Values.ipam.mode "cluster-pool"` (the template's IPAM mode, before aksbyocni). */
+function templateIpam(ev: EffectiveValues): ChartValue {
+  return orDefault(ev, ['ipam', 'mode'], () => ({ known: true, value: 'cluster-pool', raw: undefined, path: 'ipam.mode' }));
+}
+
+/** sprig `join " "` of a list (nil items skipped) or of a single value. */
+function joinList(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.filter((x) => x !== null && x !== undefined).map(goPrint).join(' ');
+  return goPrint(v);
+}
+
+/** A key the chart writes only in cluster-pool IPAM with IPv4 on. */
+function clusterPool(ev: EffectiveValues, path: string[], print: (v: unknown) => string): ChartValue {
+  const ipam = templateIpam(ev);
+  if (!ipam.known) return ipam;
+  if (ipam.value !== 'cluster-pool') return { known: true, value: null, raw: undefined, path: ipam.path };
+  const v4 = read(ev, ['ipv4', 'enabled']);
+  if (!v4.known) return v4;
+  if (!goTruth(v4.value)) return known(null, v4);
+  const r = read(ev, path);
+  return r.known ? known(print(r.value), r) : r;
+}
+
+/** enable-ipsec / enable-wireguard: written when encryption is on with that type. */
+function encryption(ev: EffectiveValues, type: string): ChartValue {
+  const on = read(ev, ['encryption', 'enabled']);
+  if (!on.known) return on;
+  if (!goTruth(on.value)) return known(null, on);
+  const t = read(ev, ['encryption', 'type']);
+  if (!t.known) return t;
+  return t.value === type ? known(goPrint(on.value), on) : known(null, t);
+}
+
+export const LIVE_SETTINGS: readonly Setting[] = [
+  {
+    key: 'ipam',
+    values: 'ipam.mode',
+    strength: 'deny',
+    absent: 'cluster-pool',
+    chart(ev) {
+      const aks = read(ev, ['aksbyocni', 'enabled']);
+      if (!aks.known) return aks;
+      return goTruth(aks.value) ? known('cluster-pool', aks) : templateIpam(ev);
+    },
+  },
+  { key: 'cluster-name', values: 'cluster.name', strength: 'deny', absent: 'default', chart: (ev) => { const r = read(ev, ['cluster', 'name']); return r.known ? known(goPrint(r.value), r) : r; } },
+  {
+    key: 'cluster-id',
+    values: 'cluster.id',
+    strength: 'deny',
+    absent: '0',
+    chart(ev) {
+      // `{{- if hasKey .Values.cluster "id" }}`: a key deleted with null is not written.
+      const r = read(ev, ['cluster', 'id']);
+      if (!r.known) return r;
+      return known(r.value === undefined || r.value === null ? null : goPrint(r.value), r);
+    },
+  },
+  {
+    key: 'cluster-pool-ipv4-cidr',
+    values: 'ipam.operator.clusterPoolIPv4PodCIDRList',
+    strength: 'deny',
+    absent: '',
+    list: true,
+    onlyWhenBoth: true,
+    chart: (ev) => clusterPool(ev, ['ipam', 'operator', 'clusterPoolIPv4PodCIDRList'], joinList),
+  },
+  {
+    key: 'cluster-pool-ipv4-mask-size',
+    values: 'ipam.operator.clusterPoolIPv4MaskSize',
+    strength: 'deny',
+    absent: '',
+    onlyWhenBoth: true,
+    chart: (ev) => clusterPool(ev, ['ipam', 'operator', 'clusterPoolIPv4MaskSize'], goPrint),
+  },
+  {
+    key: 'routing-mode',
+    values: 'routingMode',
+    strength: 'warn',
+    absent: 'tunnel',
+    chart: (ev) =>
+      orDefault(ev, ['routingMode'], () => {
+        const gke = read(ev, ['gke', 'enabled']);
+        return gke.known ? known(goTruth(gke.value) ? 'native' : 'tunnel', gke) : gke;
+      }),
+  },
+  { key: 'tunnel-protocol', values: 'tunnelProtocol', strength: 'warn', absent: 'vxlan', chart: (ev) => orDefault(ev, ['tunnelProtocol'], () => ({ known: true, value: 'vxlan', raw: undefined, path: 'tunnelProtocol' })) },
+  {
+    key: 'ipv4-native-routing-cidr',
+    values: 'ipv4NativeRoutingCIDR',
+    strength: 'warn',
+    absent: '',
+    chart: (ev) => orDefault(ev, ['ipv4NativeRoutingCIDR'], () => ({ known: true, value: null, raw: undefined, path: 'ipv4NativeRoutingCIDR' })),
+  },
+  { key: 'enable-ipsec', values: 'encryption.enabled / encryption.type', strength: 'warn', absent: 'false', boolean: true, chart: (ev) => encryption(ev, 'ipsec') },
+  { key: 'enable-wireguard', values: 'encryption.enabled / encryption.type', strength: 'warn', absent: 'false', boolean: true, chart: (ev) => encryption(ev, 'wireguard') },
+];
+
+/** What the agent reads for one setting of one rendered source. */
+export type LiveValue =
+  | { state: 'known'; value: string | null; path: string }
+  /** Several spellings in cilium-config with different values: the agent takes either. */
+  | { state: 'ambiguous'; values: string[]; path: string }
+  | { state: 'unknown'; path: string; why: string }
+  /** A non-string extraConfig value: the API server refuses cilium-config, nothing changes. */
+  | { state: 'refused'; path: string };
+
+/** The values of every L1 setting as the agent would read them from the cilium-config this source renders. */
+export function liveConfig(ev: EffectiveValues): Map<string, LiveValue> {
+  const out = new Map<string, LiveValue>();
+  for (const s of LIVE_SETTINGS) {
+    const c = s.chart(ev);
+    const chart: ConfigEntry | null = c.known
+      ? c.value === null
+        ? null
+        : { key: s.key, value: goTrimSpace(c.value), raw: c.raw, path: c.path }
+      : { key: s.key, value: null, raw: undefined, path: c.lookup.origin.fieldPath, lookup: c.lookup };
+    const cfg = ciliumConfigValue(ev, s.key, chart);
+    if (cfg.state === 'unknown') out.set(s.key, { state: 'unknown', path: cfg.lookup.origin.fieldPath, why: cfg.lookup.why });
+    else if (cfg.state === 'not-string') out.set(s.key, { state: 'refused', path: cfg.entry.path });
+    else if (cfg.state === 'partly-unknown') {
+      const u = cfg.entries.find((e) => e.value === null);
+      out.set(s.key, { state: 'unknown', path: u?.path ?? s.values, why: u?.lookup?.why ?? `${s.values} cannot be known before the sync` });
+    } else if (cfg.state === 'conflict') {
+      out.set(s.key, { state: 'ambiguous', values: [...new Set(cfg.entries.map((e) => e.value ?? ''))], path: cfg.entries.find((e) => e !== chart)?.path ?? s.values });
+    } else {
+      const entry = cfg.entries.find((e) => e.value === cfg.value && e !== chart) ?? chart;
+      out.set(s.key, { state: 'known', value: cfg.value, path: entry?.path ?? (c.known ? c.path : s.values) });
+    }
+  }
+  return out;
+}
+
+/** The same settings in a running cilium-config (option names case-insensitive, contents trimmed). */
+export function runningConfig(data: Record<string, string>): Map<string, LiveValue> {
+  const out = new Map<string, LiveValue>();
+  for (const s of LIVE_SETTINGS) {
+    const values = [...new Set(Object.entries(data).filter(([k]) => k.toLowerCase() === s.key).map(([, v]) => goTrimSpace(v)))];
+    const path = `cilium-config ${s.key}`;
+    out.set(s.key, values.length > 1 ? { state: 'ambiguous', values, path } : { state: 'known', value: values[0] ?? null, path });
+  }
+  return out;
+}
+
+/** strconv.ParseBool, which the agent's option parsing uses for booleans. */
+function parseBool(s: string): string {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return 'true';
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return 'false';
+  return s;
+}
+
+function normal(s: Setting, v: string | null): string {
+  const x = v ?? s.absent;
+  return s.boolean ? parseBool(x) : x;
+}
+
+function show(s: Setting, v: string | null): string {
+  return v === null ? `unset (the agent uses ${JSON.stringify(s.absent)})` : JSON.stringify(v);
+}
+
+/** Why `next` is a change of `running` that L1 reports, or null. */
+function changed(s: Setting, running: string | null, next: string | null): string | null {
+  if (s.onlyWhenBoth && (running === null || next === null)) return null;
+  if (s.list) {
+    const was = (running ?? '').split(/\s+/).filter(Boolean);
+    const now = (next ?? '').split(/\s+/).filter(Boolean);
+    const i = was.findIndex((x, n) => now[n] !== x);
+    if (i < 0) return null;
+    return now.includes(was[i]!) ? `moves the existing entry ${was[i]}` : `drops or changes the existing entry ${was[i]}`;
+  }
+  return normal(s, running) === normal(s, next) ? null : 'changes it';
+}
+
+interface Reference {
+  values: Map<string, LiveValue>;
+  /** "the running cilium-config" / "the previous Application". */
+  describe: string;
+  what: 'running' | 'previous';
+}
+
+/** The one value several rendered sources agree on, if they all know it. */
+function agreed(maps: Array<Map<string, LiveValue>>, key: string): LiveValue | null {
+  const found = maps.map((m) => m.get(key)).filter((v): v is LiveValue => v !== undefined && v.state !== 'refused');
+  const first = found[0];
+  if (!first || first.state !== 'known') return null;
+  return found.every((v) => v.state === 'known' && v.value === first.value) ? first : null;
+}
+
+export interface RenderedConfig {
+  src: RenderSource;
+  /** One map per Go-map-order alternative of the source's values (usually one). */
+  alternatives: Array<Map<string, LiveValue>>;
+}
+
+/** Merges a source's alternatives: a key on which they disagree is unknown. */
+function merged(r: RenderedConfig): Map<string, LiveValue> {
+  const [first, ...rest] = r.alternatives;
+  if (!first) return new Map();
+  const out = new Map(first);
+  for (const [k, v] of first) {
+    if (rest.some((m) => JSON.stringify(m.get(k)) !== JSON.stringify(v))) {
+      out.set(k, { state: 'unknown', path: v.path, why: 'it depends on the order Argo CD passes parameters in (a Go map)' });
+    }
+  }
+  return out;
+}
+
+/**
+ * L1 for the sources an Application renders (`rendered`), against what runs: the live cilium-config
+ * when `cluster` has one and the Application deploys here, and the old Application's rendering
+ * (`previous`) on UPDATE.
+ */
+export function liveViolations(app: JsonObject, rendered: RenderedConfig[], previous: RenderedConfig[] | null, config: PolicyConfig, cluster?: ClusterView): Violation[] {
+  const refs: Reference[] = [];
+  if (cluster?.ciliumConfig && deploysHere(app, config)) {
+    refs.push({ values: runningConfig(cluster.ciliumConfig.data), describe: `the running cilium-config${cluster.stale ? ' (as last seen; the view may be stale)' : ''}`, what: 'running' });
+  }
+  if (previous && previous.length > 0) {
+    const maps = previous.map(merged);
+    const values = new Map<string, LiveValue>();
+    for (const s of LIVE_SETTINGS) {
+      const v = agreed(maps, s.key);
+      if (v) values.set(s.key, v);
+    }
+    refs.push({ values, describe: 'the previous version of this Application', what: 'previous' });
+  }
+  if (refs.length === 0) return [];
+  const out: Violation[] = [];
+  for (const r of rendered) {
+    const mine = merged(r);
+    for (const s of LIVE_SETTINGS) {
+      const next = mine.get(s.key);
+      if (!next || next.state === 'refused') continue;
+      for (const ref of refs) {
+        const was = ref.values.get(s.key);
+        if (!was || was.state !== 'known') continue;
+        const subject = `cilium-config ${s.key} vs ${ref.what}`;
+        const keep = was.value === null ? `leave ${s.values} as it was` : `set ${s.values} so that ${s.key} stays ${JSON.stringify(was.value)}`;
+        if (next.state === 'unknown') {
+          if (s.strength === 'warn') continue;
+          out.push({
+            rule: 'L1',
+            path: next.path,
+            subject,
+            certain: false,
+            message: `${s.key} (${s.values}) cannot be known before the sync: ${next.why}; ${ref.describe} has ${show(s, was.value)}, and Cilium must not change it on a running cluster: pin it in valuesObject or parameters`,
+          });
+          continue;
+        }
+        const candidates = next.state === 'ambiguous' ? next.values : [next.value];
+        const how = candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null);
+        if (!how) continue;
+        const shown = next.state === 'ambiguous' ? `${next.values.map((v) => JSON.stringify(v)).join(' or ')} (several spellings in cilium-config; the agent takes either)` : show(s, next.value);
+        const deny = s.strength === 'deny';
+        out.push({
+          rule: 'L1',
+          path: next.path,
+          subject,
+          value: next.state === 'known' ? next.value : next.values,
+          certain: deny,
+          message: deny
+            ? `this would make cilium-config ${s.key} ${shown}, which ${how} from ${show(s, was.value)} in ${ref.describe}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
+            : `this would make cilium-config ${s.key} ${shown}, not ${show(s, was.value)} as in ${ref.describe}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const SINCE: Record<string, string> = {
+  ipam: 'changing the IPAM mode of a running cluster may cause persistent loss of connectivity (Cilium docs, IPAM)',
+  'cluster-name': 'a new cluster name on a running cluster means restarting every workload (Cilium docs, Cluster Mesh)',
+  'cluster-id': 'the cluster ID is part of every security identity: changing it on a running cluster means restarting every workload (Cilium docs, Cluster Mesh)',
+  'cluster-pool-ipv4-cidr': 'existing clusterPoolIPv4PodCIDRList entries must never change; only append new ones at the end (Cilium docs, cluster-pool IPAM)',
+  'cluster-pool-ipv4-mask-size': 'clusterPoolIPv4MaskSize cannot change on a running cluster (Cilium docs, cluster-pool IPAM)',
+};
