@@ -368,7 +368,8 @@ const EXTRA_L1: Array<[string[], unknown[]]> = [
   [['ipam', 'IPAM', 'Ipam'], ['kubernetes', ' kubernetes ', 'cluster-pool', 'multi-pool']],
   [['cluster-name', 'Cluster-Name'], ['default', 'talos-a', 'talos-b', ' talos-a\n']],
   [['cluster-id', 'Cluster-ID'], ['0', '7', '1', 7]],
-  [['cluster-pool-ipv4-cidr', 'Cluster-Pool-IPv4-CIDR'], ['10.0.0.0/16 10.1.0.0/16 10.2.0.0/16', '10.0.0.0/8', '10.0.0.0/16', ' 10.0.0.0/16  10.1.0.0/16 ']],
+  // Go's strings.Fields splits on U+0085 (unicode.IsSpace) and not on U+FEFF; JavaScript's \s is the other way round.
+  [['cluster-pool-ipv4-cidr', 'Cluster-Pool-IPv4-CIDR'], ['10.0.0.0/16 10.1.0.0/16 10.2.0.0/16', '10.0.0.0/8', '10.0.0.0/16', ' 10.0.0.0/16  10.1.0.0/16 ', '10.0.0.0/16\u008510.1.0.0/16', '10.0.0.0/16\ufeff10.1.0.0/16', '\ufeff10.0.0.0/8']],
   [['cluster-pool-ipv4-mask-size', 'Cluster-Pool-IPv4-Mask-Size'], ['24', '26', ' 24']],
   [['routing-mode', 'Routing-Mode'], ['native', 'tunnel']],
   [['tunnel-protocol'], ['geneve', 'vxlan']],
@@ -405,7 +406,7 @@ function l1Plan(q: Pick, base: Baseline): L1Plan {
         deliver(q, plan, ['cluster', 'id'], q.one([0, 1, '1', 200, 7]));
         break;
       case 4: {
-        const lists = [pool, [...pool, '10.2.0.0/16'], [...pool].reverse(), [pool[0], '10.9.0.0/16'], pool.slice(0, 1), pool.join(' '), pool[0]];
+        const lists = [pool, [...pool, '10.2.0.0/16'], [...pool].reverse(), [pool[0], '10.9.0.0/16'], pool.slice(0, 1), pool.join(' '), pool.join(','), pool[0]];
         deliver(q, plan, POOL, q.one(lists));
         break;
       }
