@@ -159,9 +159,9 @@ export interface Rendered {
    * no cilium-config rendered, or the API server would refuse it: see `configRefused`).
    */
   config?: AgentConfig;
-  /** The rendered cilium-config's data, when every value is a string (what the API server would store). */
+  /** The rendered cilium-config's data as the API server would store it (absent when it refuses it). */
   configData?: Record<string, string>;
-  /** Why the API server would refuse the rendered cilium-config (a value in data that is not a string). */
+  /** Why the API server would refuse the rendered cilium-config (a boolean, number, list or map in data). */
   configRefused?: string;
   /** helm refused to render, for a reason other than kubeProxyReplacement. */
   error?: string;
@@ -310,13 +310,16 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
     if (stray) bad.R1 = `${stray.kind} ${stray.metadata.name} in "${stray.metadata.namespace}" (release namespace "${probe.data.namespace}")`;
   }
   if (cm) {
-    // ConfigMap data are strings: one value of any other type makes the API server refuse the whole
-    // object, and with it Argo CD's sync (its dry run fails first), so cilium-config stays as it is.
+    // ConfigMap data are strings: a boolean, number, list or map makes the API server refuse the
+    // whole object, and with it Argo CD's sync (its dry run fails first), so cilium-config stays as
+    // it is. A null (`key:` with nothing, `key: null`) is accepted and stored as "" by create and by
+    // server-side apply, which R3 makes the only way Argo CD applies (tried on kube-apiserver 1.36:
+    // client-side apply drops the key instead).
     const data = (cm.data ?? {}) as Record<string, unknown>;
-    const notString = Object.entries(data).find(([, v]) => typeof v !== 'string');
+    const notString = Object.entries(data).find(([, v]) => typeof v !== 'string' && v !== null);
     if (notString) out.configRefused = `cilium-config ${notString[0]} is ${JSON.stringify(notString[1])}, not a string: the API server refuses it`;
     else {
-      out.configData = data as Record<string, string>;
+      out.configData = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v === null ? '' : (v as string)]));
       out.config = agentConfig(out.configData);
     }
   }

@@ -5,11 +5,11 @@
 import t from 'tap';
 import { type Rendered, agentConfig, compare, l1Changes } from '../e2e/ground-truth.js';
 
+// As renderJob reads a rendered cilium-config: null is stored as "", any other non-string is refused.
 const rendered = (data: Record<string, unknown>): Rendered => {
-  const strings = Object.values(data).every((v) => typeof v === 'string');
-  return strings
-    ? { bad: {}, configData: data as Record<string, string>, config: agentConfig(data as Record<string, string>) }
-    : { bad: {}, configRefused: 'not a string' };
+  if (Object.values(data).some((v) => typeof v !== 'string' && v !== null)) return { bad: {}, configRefused: 'not a string' };
+  const strings = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v === null ? '' : (v as string)]));
+  return { bad: {}, configData: strings, config: agentConfig(strings) };
 };
 const RUNNING = {
   ipam: 'cluster-pool',
@@ -45,6 +45,8 @@ t.test('deny keys', async (t) => {
   t.equal(breaks({ ...RUNNING, 'Cluster-Name': 'talos-b' }).deny.length, 1, 'two spellings that disagree');
   t.same(breaks({ ...RUNNING, 'Cluster-Name': ' talos-a' }).deny, [], 'two spellings that agree');
   t.same(breaks({ ...RUNNING, ipam: 'kubernetes', 'cluster-id': true }), { deny: [], warn: [] }, 'a refused cilium-config changes nothing');
+  t.equal(breaks({ ...RUNNING, ipam: 'kubernetes', other: null }).deny.length, 1, 'a null is stored as "", not refused');
+  t.equal(breaks({ ...RUNNING, 'Cluster-Name': null }).deny.length, 1, 'a null spelling is "": ambiguous');
 });
 
 t.test('warn keys never break', async (t) => {
