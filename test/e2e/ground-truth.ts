@@ -31,6 +31,32 @@ export interface RenderJob {
   valuesFile?: string;
   /** Layers that exist but cannot be seen (value files, file parameters, the sync revision). */
   invisible: string[];
+  /**
+   * `args` with the --set and the --set-string parameters in the other orders Argo CD may pass them
+   * in (each group comes from a Go map, iterated in random order): rendered only when the first
+   * order disagrees with cilium-guard, to tell a wrong verdict from one that depends on the order.
+   */
+  otherOrders?: string[][];
+}
+
+/** At most this many other parameter orders are tried for one render job. */
+const MAX_ORDERS = 120;
+
+/** Every order of `items` (Heap's algorithm), the given order first. */
+function* permutations<T>(items: T[]): Generator<T[]> {
+  const a = [...items];
+  const c = a.map(() => 0);
+  yield [...a];
+  let i = 1;
+  while (i < a.length) {
+    if (c[i]! < i) {
+      const j = i % 2 === 0 ? 0 : c[i]!;
+      [a[i], a[j]] = [a[j]!, a[i]!];
+      yield [...a];
+      c[i]!++;
+      i = 1;
+    } else c[i++] = 0;
+  }
 }
 
 /** What Argo CD would do with an Application: render jobs, or why it cannot be rendered here. */
@@ -121,8 +147,10 @@ export function plan(app: Obj, dir: string): Plan {
     const set = new Map<string, string>();
     const setString = new Map<string, string>();
     for (const p of (h.parameters ?? []) as Obj[]) (p.forceString ? setString : set).set(String(p.name ?? ''), String(p.value ?? ''));
-    for (const [k, v] of set) args.push('--set', `${k}=${cleanSetValue(envsubst(v, env, unknown))}`);
-    for (const [k, v] of setString) args.push('--set-string', `${k}=${cleanSetValue(envsubst(v, env, unknown))}`);
+    const setArgs = [...set].map(([k, v]) => ['--set', `${k}=${cleanSetValue(envsubst(v, env, unknown))}`]);
+    const setStringArgs = [...setString].map(([k, v]) => ['--set-string', `${k}=${cleanSetValue(envsubst(v, env, unknown))}`]);
+    const head = args.length;
+    args.push(...setArgs.flat(), ...setStringArgs.flat());
     if (blob !== undefined) {
       valuesFile = path.join(dir, `values-${i}.yaml`);
       writeFileSync(valuesFile, blob);
@@ -131,7 +159,19 @@ export function plan(app: Obj, dir: string): Plan {
     if (!h.skipCrds) args.push('--include-crds');
     if (h.skipSchemaValidation) args.push('--skip-schema-validation');
     if (unknown.size > 0) invisible.push(`parameters need ${[...unknown].join(', ')}`);
-    return { where, args, ...(valuesFile ? { valuesFile } : {}), invisible };
+    // Helm applies --set arguments in order, then --set-string ones: the order within each group can
+    // matter (a list and one of its [i], a key and a comma that sets it again).
+    const otherOrders: string[][] = [];
+    const rest = args.slice(head + 2 * (setArgs.length + setStringArgs.length));
+    outer: for (const a of permutations(setArgs)) {
+      for (const b of permutations(setStringArgs)) {
+        const order = [...args.slice(0, head), ...a.flat(), ...b.flat(), ...rest];
+        if (order.join('\0') === args.join('\0')) continue;
+        if (otherOrders.length >= MAX_ORDERS) break outer;
+        otherOrders.push(order);
+      }
+    }
+    return { where, args, ...(valuesFile ? { valuesFile } : {}), invisible, ...(otherOrders.length > 0 ? { otherOrders } : {}) };
   });
   return { jobs };
 }
@@ -167,6 +207,8 @@ export interface Rendered {
   error?: string;
   /** The render stopped early: only these rules could be judged. */
   only?: Guarded[];
+  /** The same job rendered with its parameters in the other orders Argo CD may pass them in (RenderJob.otherOrders). */
+  otherOrders?: Rendered[];
 }
 
 /**
@@ -385,7 +427,27 @@ export interface L1Outcome {
   warnOnly: string[];
   /** Some render's cilium-config would be refused by the API server. */
   refused: boolean;
+  /** The chart breaks L1 in some parameter orders only. */
+  orderDependent: boolean;
   agreed: boolean;
+}
+
+/** A render, then the same job with its parameters in the other orders (when those were rendered). */
+const ordersOf = (r: Rendered): Rendered[] => [r, ...(r.otherOrders ?? [])];
+
+/**
+ * What the chart says about one rule over every parameter order: `bad`, broken (in some job)
+ * whichever order Argo CD passes the parameters in; else `someOrders`, broken in some orders only.
+ */
+function overOrders(results: Rendered[], badOf: (r: Rendered) => string | undefined): { bad?: string; someOrders?: string } {
+  let bad: string | undefined;
+  let some: string | undefined;
+  for (const r of results) {
+    const all = ordersOf(r).map(badOf);
+    if (all.every((b) => b !== undefined)) bad ??= all[0];
+    else some ??= all.find((b) => b !== undefined);
+  }
+  return bad !== undefined ? { bad } : some !== undefined ? { someOrders: some } : {};
 }
 
 /**
@@ -394,6 +456,8 @@ export interface L1Outcome {
  * shows that cilium-guard lets through without a denial (or, where some layer cannot be seen,
  * without at least a warning). Returns the disagreements and the STRICTER entries that applied.
  * L1 is judged only when `l1` is given (its baseline may be empty: then L1 must not deny).
+ * Where the renders carry `otherOrders`, a break that happens in some parameter orders only needs a
+ * warning, and a denial of it is a disagreement (cilium-guard cannot know Go's map order).
  */
 export function compare(
   app: Obj,
@@ -406,7 +470,8 @@ export function compare(
   const stricter: number[] = [];
   let agreed = 0;
   const text = JSON.stringify(app);
-  const judge = (rule: Judged, chartBad: string | undefined): boolean => {
+  const judge = (rule: Judged, chart: { bad?: string; someOrders?: string }): boolean => {
+    const chartBad = chart.bad;
     const verdicts = findings.get(rule) ?? new Set<string>();
     const denies = verdicts.has('deny');
     const flags = denies || verdicts.has('warn');
@@ -414,27 +479,42 @@ export function compare(
     if (denies && !chartBad) {
       const i = STRICTER.findIndex((x) => x.rule === rule && x.when.test(text));
       if (i >= 0) stricter.push(i);
+      else if (chart.someOrders) disagreements.push(`${rule}: cilium-guard denies, but the chart says ${chart.someOrders} only with the parameters in some orders (Go's map order decides)`);
       else disagreements.push(`${rule}: cilium-guard denies, but the chart renders it fine`);
     } else if (chartBad && rule !== 'R4.endpoint' && invisible.length === 0 && !denies) {
       disagreements.push(`${rule}: the chart says ${chartBad}, and cilium-guard ${flags ? 'only warns' : 'lets it through'}`);
     } else if (chartBad && !flags) {
       disagreements.push(`${rule}: the chart says ${chartBad} (${invisible.join(', ') || 'all layers visible'}), and cilium-guard says nothing`);
+    } else if (chart.someOrders && !flags) {
+      disagreements.push(`${rule}: with the parameters in some orders (Go's map order decides) the chart says ${chart.someOrders}, and cilium-guard says nothing`);
     } else agreed++;
     return disagreements.length === before;
   };
+  const all = results.flatMap(ordersOf);
   for (const rule of GUARDED) {
-    if (results.some((r) => r.only && !r.only.includes(rule))) continue;
-    judge(rule, results.map((r) => r.bad[rule]).find((b) => b !== undefined));
+    if (all.some((r) => r.only && !r.only.includes(rule))) continue;
+    judge(rule, overOrders(results, (r) => r.bad[rule]));
   }
   let outcome: L1Outcome | undefined;
   // A render that stopped early wrote no cilium-config: L1 cannot be judged.
-  if (l1 && !results.some((r) => r.only)) {
+  if (l1 && !all.some((r) => r.only)) {
     const running = l1.running ? agentConfig(l1.running) : undefined;
-    const changes = results.map((r) => (running ? l1Changes(running, r) : { deny: [], warn: [] }));
-    const broken = changes.flatMap((c) => c.deny);
-    const warnOnly = broken.length > 0 ? [] : changes.flatMap((c) => c.warn);
-    const ok = judge('L1', broken.length > 0 ? `the running cilium-config changes: ${broken.join('; ')}` : undefined);
-    outcome = { compared: running !== undefined, broken, warnOnly, refused: results.some((r) => r.configRefused !== undefined), agreed: ok };
+    const changes = (r: Rendered) => (running ? l1Changes(running, r) : { deny: [], warn: [] });
+    const broken = results.flatMap((r) => changes(r).deny);
+    const warnOnly = broken.length > 0 ? [] : results.flatMap((r) => changes(r).warn);
+    const chart = overOrders(results, (r) => {
+      const deny = changes(r).deny;
+      return deny.length > 0 ? `the running cilium-config changes: ${deny.join('; ')}` : undefined;
+    });
+    const ok = judge('L1', chart);
+    outcome = {
+      compared: running !== undefined,
+      broken,
+      warnOnly,
+      refused: results.some((r) => r.configRefused !== undefined),
+      orderDependent: chart.someOrders !== undefined,
+      agreed: ok,
+    };
   }
   // Helm rendered every job: a V1 denial ("Helm cannot read these values") is then wrong.
   if ((findings.get('V1') ?? new Set()).has('deny')) disagreements.push('V1: cilium-guard says Helm cannot render these values, but it does');

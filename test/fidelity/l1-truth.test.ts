@@ -75,3 +75,39 @@ t.test('compare judges L1 only with a baseline', async (t) => {
   t.same(compare(app, warnOnly, [], none, { running: RUNNING }).l1?.warnOnly.length, 1);
   t.notOk(compare(app, [{ bad: { R4: 'x' }, only: ['R4'] }], [], deny, { running: RUNNING }).l1, 'a render that stopped early is not judged');
 });
+
+t.test('parameter orders (Go maps): a break in some orders only needs a warning, and must not be denied', async (t) => {
+  const app = { kind: 'Application' };
+  const fine = rendered(RUNNING);
+  const bad = rendered({ ...RUNNING, 'cluster-pool-ipv4-cidr': '10.1.0.0/16 10.0.0.0/16' });
+  const deny = new Map([['L1', new Set(['deny'])]]);
+  const warn = new Map([['L1', new Set(['warn'])]]);
+  const none = new Map<string, Set<string>>();
+  const some = [{ ...bad, otherOrders: [fine] }];
+  t.same(compare(app, some, [], warn, { running: RUNNING }).disagreements, []);
+  t.match(compare(app, some, [], deny, { running: RUNNING }).disagreements, [/only with the parameters in some orders/]);
+  t.match(compare(app, some, [], none, { running: RUNNING }).disagreements, [/in some orders .* says nothing/]);
+  t.equal(compare(app, some, [], none, { running: RUNNING }).l1?.orderDependent, true);
+  const every = [{ ...bad, otherOrders: [bad] }];
+  t.match(compare(app, every, [], warn, { running: RUNNING }).disagreements, [/only warns/], 'broken in every order: a denial is due');
+  t.same(compare(app, [{ ...fine, otherOrders: [fine] }], [], none, { running: RUNNING }).disagreements, []);
+});
+
+t.test('plan gives the other orders of each parameter group', async (t) => {
+  const { plan } = await import('../e2e/ground-truth.js');
+  const app = {
+    metadata: { name: 'cilium' },
+    spec: {
+      destination: { namespace: 'kube-system' },
+      source: { chart: 'cilium', helm: { parameters: [{ name: 'a', value: '1' }, { name: 'b', value: '2' }, { name: 'c', value: '3', forceString: true }, { name: 'd', value: '4', forceString: true }] } },
+    },
+  };
+  const p = plan(app, '/nonexistent');
+  if ('unrenderable' in p) throw new Error(p.unrenderable);
+  const job = p.jobs[0]!;
+  t.same(job.args, ['--name-template', 'cilium', '--namespace', 'kube-system', '--set', 'a=1', '--set', 'b=2', '--set-string', 'c=3', '--set-string', 'd=4', '--include-crds']);
+  t.equal(job.otherOrders?.length, 3, '2 x 2 orders, less the one given');
+  t.same(new Set(job.otherOrders?.map((o) => o.slice(4, 12).filter((_, i) => i % 2 === 1).join(' '))), new Set(['b=2 a=1 c=3 d=4', 'a=1 b=2 d=4 c=3', 'b=2 a=1 d=4 c=3']));
+  const one = plan({ ...app, spec: { ...app.spec, source: { chart: 'cilium', helm: { parameters: [{ name: 'a', value: '1' }] } } } }, '/x');
+  t.notOk('jobs' in one && one.jobs[0]?.otherOrders, 'one parameter: one order');
+});

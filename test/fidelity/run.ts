@@ -68,8 +68,8 @@ function findingsOf(app: Obj, operation: Case['operation'], oldObject: Obj | nul
 
 const chart = await prepareChart(path.join(SHARED, 'upstream', 'cilium', `cilium-${chartVersion}.tgz`));
 const home = mkdtempSync(path.join(os.tmpdir(), 'fidelity-helm-'));
-const tally = { judged: 0, agreed: 0, stricter: 0, helmRefused: 0, unrenderable: 0, failed: 0 };
-const l1Tally = { judged: 0, agreed: 0, compared: 0, broken: 0, warnOnly: 0, refused: 0, updates: 0 };
+const tally = { judged: 0, agreed: 0, stricter: 0, helmRefused: 0, unrenderable: 0, failed: 0, reordered: 0 };
+const l1Tally = { judged: 0, agreed: 0, compared: 0, broken: 0, warnOnly: 0, refused: 0, updates: 0, orderDependent: 0 };
 
 /** Does the Application deploy to this cluster (the one whose cilium-config the view shows)? Argo CD's in-cluster names. */
 const deploysHere = (app: Obj): boolean => app.spec?.destination?.server === 'https://kubernetes.default.svc' || app.spec?.destination?.name === 'in-cluster';
@@ -118,7 +118,20 @@ async function one(i: number): Promise<void> {
     // The cilium-config the Application would replace: the live one if it deploys here, and on
     // UPDATE what the old Application rendered (the baseline either way); otherwise nothing.
     const running = deploysHere(app) || oldObject ? base.data : undefined;
-    const { disagreements, stricter, agreed, l1 } = compare(app, results, p.jobs.flatMap((j) => j.invisible), findings, running ? { running } : {});
+    const judgeNow = () => compare(app, results, p.jobs.flatMap((j) => j.invisible), findings, running ? { running } : {});
+    let verdict = judgeNow();
+    if (verdict.disagreements.length > 0 && p.jobs.some((j) => j.otherOrders)) {
+      // Before calling it a disagreement: does the outcome depend on the order of the parameters
+      // (Go maps)? Then cilium-guard can only warn. Render the other orders and judge again.
+      tally.reordered++;
+      for (const [k, job] of p.jobs.entries()) {
+        const others: Rendered[] = [];
+        for (const args of job.otherOrders ?? []) others.push(await renderJob(chart, { ...job, args }, home, helmVersion));
+        if (others.length > 0) results[k]!.otherOrders = others;
+      }
+      verdict = judgeNow();
+    }
+    const { disagreements, stricter, agreed, l1 } = verdict;
     if (l1) {
       l1Tally.judged++;
       if (l1.agreed) l1Tally.agreed++;
@@ -126,6 +139,7 @@ async function one(i: number): Promise<void> {
       if (l1.broken.length > 0) l1Tally.broken++;
       if (l1.warnOnly.length > 0) l1Tally.warnOnly++;
       if (l1.refused) l1Tally.refused++;
+      if (l1.orderDependent) l1Tally.orderDependent++;
       if (operation === 'UPDATE') l1Tally.updates++;
     }
     tally.judged++;
@@ -164,7 +178,8 @@ process.stdout.write(
     `  helm refused to render (nothing reaches the cluster): ${tally.helmRefused}; not renderable here: ${tally.unrenderable}\n` +
     `  L1 (baselines ${BASELINES.map((b) => b.name).join(', ')}): ${l1Tally.agreed} of ${l1Tally.judged} verdicts agree; ${l1Tally.compared} against a running cilium-config ` +
     `(${l1Tally.updates} UPDATEs of the baseline's Application), ${l1Tally.broken} where the chart breaks it, ${l1Tally.warnOnly} changing warn keys only, ` +
-    `${l1Tally.refused} whose cilium-config the API server would refuse\n` +
+    `${l1Tally.refused} whose cilium-config the API server would refuse, ${l1Tally.orderDependent} broken in some parameter orders only\n` +
+    `  rendered again in every parameter order (Go maps) before judging: ${tally.reordered}\n` +
     `fidelity: ${tally.judged - tally.failed} passed, ${tally.failed} failed\n`,
 );
 process.exit(tally.failed > 0 || tally.judged === 0 ? 1 : 0);
