@@ -365,8 +365,9 @@ function deliver(q: Pick, plan: L1Plan, path: string[], value: unknown): void {
 }
 
 const EXTRA_L1: Array<[string[], unknown[]]> = [
-  [['ipam', 'IPAM', 'Ipam'], ['kubernetes', ' kubernetes ', 'cluster-pool', 'multi-pool']],
-  [['cluster-name', 'Cluster-Name'], ['default', 'talos-a', 'talos-b', ' talos-a\n']],
+  // null: toYaml writes `key: null`, which the API server stores as "".
+  [['ipam', 'IPAM', 'Ipam'], ['kubernetes', ' kubernetes ', 'cluster-pool', 'multi-pool', null]],
+  [['cluster-name', 'Cluster-Name'], ['default', 'talos-a', 'talos-b', ' talos-a\n', null]],
   [['cluster-id', 'Cluster-ID'], ['0', '7', '1', 7]],
   // Go's strings.Fields splits on U+0085 (unicode.IsSpace) and not on U+FEFF; JavaScript's \s is the other way round.
   [['cluster-pool-ipv4-cidr', 'Cluster-Pool-IPv4-CIDR'], ['10.0.0.0/16 10.1.0.0/16 10.2.0.0/16', '10.0.0.0/8', '10.0.0.0/16', ' 10.0.0.0/16  10.1.0.0/16 ', '10.0.0.0/16\u008510.1.0.0/16', '10.0.0.0/16\ufeff10.1.0.0/16', '\ufeff10.0.0.0/8']],
