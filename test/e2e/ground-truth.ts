@@ -301,13 +301,19 @@ export function l1Changes(running: AgentConfig, rendered: Rendered): { deny: str
     const before = running[spec.key];
     const after = rendered.config[spec.key];
     if (absent === undefined && (before === undefined || after === undefined)) continue;
+    // A list option is read as its fields: spellings that differ only in spacing agree.
+    const list = (x: AgentSetting | undefined): AgentSetting | undefined =>
+      x && 'ambiguous' in x && 'prefix' in spec && new Set(x.ambiguous.map((v) => goFields(v).join(' '))).size === 1 ? { value: x.ambiguous[0]! } : x;
+    const [b4, aft] = [list(before), list(after)];
     let changed: boolean;
-    if ((before && 'ambiguous' in before) || (after && 'ambiguous' in after)) {
-      // Spellings that disagree: which one the agent takes is a coin toss, so it counts as a change.
+    if ((b4 && 'ambiguous' in b4) || (aft && 'ambiguous' in aft)) {
+      // Spellings that disagree: which one the agent takes is a coin toss at every start (Go's map
+      // order), so it counts as a change even when each would be fine alone (a pool list with and
+      // without an appended entry would lose that entry on some restart).
       changed = true;
     } else {
-      const was = (before as { value: string } | undefined)?.value ?? absent!;
-      const now = (after as { value: string } | undefined)?.value ?? absent!;
+      const was = (b4 as { value: string } | undefined)?.value ?? absent!;
+      const now = (aft as { value: string } | undefined)?.value ?? absent!;
       if ('prefix' in spec && spec.prefix) {
         const a = goFields(was);
         const b = goFields(now);

@@ -44,6 +44,10 @@ t.test('deny keys', async (t) => {
   t.same(breaks({ ipam: 'kubernetes', 'cluster-id': '0' }, { ipam: 'kubernetes' }).deny, [], 'an absent cluster-id is 0, an absent name default');
   t.equal(breaks({ ...RUNNING, 'Cluster-Name': 'talos-b' }).deny.length, 1, 'two spellings that disagree');
   t.same(breaks({ ...RUNNING, 'Cluster-Name': ' talos-a' }).deny, [], 'two spellings that agree');
+  t.same(breaks({ ...RUNNING, 'Cluster-Pool-IPv4-CIDR': '10.0.0.0/16  10.1.0.0/16' }).deny, [], 'two spellings of the same list');
+  t.equal(breaks({ ...RUNNING, 'Cluster-Pool-IPv4-CIDR': '10.0.0.0/16 10.1.0.0/16 10.2.0.0/16' }).deny.length, 1, 'a list with and without an appended entry: it may be lost on a restart');
+  t.same(breaks({ ...RUNNING, 'cluster-pool-ipv4-cidr': '10.0.0.0/16\u008510.1.0.0/16' }).deny, [], 'U+0085 is a space for Go');
+  t.equal(breaks({ ...RUNNING, 'cluster-pool-ipv4-cidr': '10.0.0.0/16\ufeff10.1.0.0/16' }).deny.length, 1, 'U+FEFF is not');
   t.same(breaks({ ...RUNNING, ipam: 'kubernetes', 'cluster-id': true }), { deny: [], warn: [] }, 'a refused cilium-config changes nothing');
   t.equal(breaks({ ...RUNNING, ipam: 'kubernetes', other: null }).deny.length, 1, 'a null is stored as "", not refused');
   t.equal(breaks({ ...RUNNING, 'Cluster-Name': null }).deny.length, 1, 'a null spelling is "": ambiguous');
