@@ -14,7 +14,7 @@
 //   pod traffic between nodes changes path while agents roll: a warning.
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
-import { goTrimSpace } from './gostrings.js';
+import { goFields, goTrimSpace } from './gostrings.js';
 import { deploysHere, type RenderSource } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
 import type { EffectiveValues, Lookup } from './values/effective.js';
@@ -230,8 +230,8 @@ function show(s: Setting, v: string | null): string {
 function changed(s: Setting, running: string | null, next: string | null): string | null {
   if (s.onlyWhenBoth && (running === null || next === null)) return null;
   if (s.list) {
-    const was = (running ?? '').split(/\s+/).filter(Boolean);
-    const now = (next ?? '').split(/\s+/).filter(Boolean);
+    const was = goFields(running ?? '');
+    const now = goFields(next ?? '');
     const i = was.findIndex((x, n) => now[n] !== x);
     if (i < 0) return null;
     return now.includes(was[i]!) ? `moves the existing entry ${was[i]}` : `drops or changes the existing entry ${was[i]}`;

@@ -104,6 +104,9 @@ t.test('cluster-pool CIDRs: appending passes, changing, removing or reordering a
   t.match(l1(judge(withPool('10.0.0.0/16 10.1.0.0/16'), null, running(pool))), [], 'a string joins to the same line');
   t.match(l1(judge(withPool(['10.0.0.0/16', '10.1.0.0/16'], 26), null, running(pool))), [{ verdict: 'deny', subject: 'cilium-config cluster-pool-ipv4-mask-size vs running', value: '26' }]);
   t.same(l1(judge(withPool(['10.0.0.0/16', '10.1.0.0/16'], '24'), null, running(pool))), [], '"24" and 24 render alike');
+  // The operator splits the line with Go's strings.Fields (unicode.IsSpace): U+0085 separates, U+FEFF does not.
+  t.same(l1(judge(withPool('10.0.0.0/16\u008510.1.0.0/16'), null, running(pool))), [], 'U+0085 is a space for Go');
+  t.match(l1(judge(withPool('10.0.0.0/16\ufeff10.1.0.0/16'), null, running(pool))), [{ verdict: 'deny', message: /drops or changes the existing entry 10\.0\.0\.0\/16/ }], 'U+FEFF is not (fidelity seed 101296)');
   // The chart default list, when nothing sets one.
   t.match(l1(judge(app((v) => (v.ipam = { mode: 'cluster-pool' })), null, running(pool))), [{ verdict: 'deny', value: '10.0.0.0/8' }]);
   // With IPv4 off the chart writes no pool: nothing to compare.
