@@ -316,7 +316,14 @@ export function liveViolations(app: JsonObject, rendered: RenderedConfig[], prev
           continue;
         }
         const candidates = next.state === 'ambiguous' ? next.values : [next.value];
-        const how = candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null);
+        // Spellings that list different entries: the agent takes one of them at each start (Go's map
+        // order), so what one spelling appends can vanish again on a restart, even when every
+        // spelling alone would only append.
+        const flips =
+          s.list && next.state === 'ambiguous' && was.value !== null && new Set(next.values.map((v) => goFields(v).join(' '))).size > 1
+            ? 'alternates between them at each agent start (either spelling may win), so entries would come and go'
+            : null;
+        const how = candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null) ?? flips;
         if (!how) continue;
         const shown = next.state === 'ambiguous' ? `${next.values.map((v) => JSON.stringify(v)).join(' or ')} (several spellings in cilium-config; the agent takes either)` : show(s, next.value);
         const deny = s.strength === 'deny';

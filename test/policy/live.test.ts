@@ -107,6 +107,14 @@ t.test('cluster-pool CIDRs: appending passes, changing, removing or reordering a
   // The operator splits the line with Go's strings.Fields (unicode.IsSpace): U+0085 separates, U+FEFF does not.
   t.same(l1(judge(withPool('10.0.0.0/16\u008510.1.0.0/16'), null, running(pool))), [], 'U+0085 is a space for Go');
   t.match(l1(judge(withPool('10.0.0.0/16\ufeff10.1.0.0/16'), null, running(pool))), [{ verdict: 'deny', message: /drops or changes the existing entry 10\.0\.0\.0\/16/ }], 'U+FEFF is not (fidelity seed 101296)');
+  // Two spellings that each only append, but list different entries: the agent takes either at each start.
+  const twice = (extra: string) =>
+    app((v) => {
+      v.ipam = { mode: 'cluster-pool', operator: { clusterPoolIPv4PodCIDRList: ['10.0.0.0/16', '10.1.0.0/16'], clusterPoolIPv4MaskSize: 24 } };
+      v.extraConfig = { 'Cluster-Pool-IPv4-CIDR': extra };
+    });
+  t.match(l1(judge(twice('10.0.0.0/16 10.1.0.0/16 10.2.0.0/16'), null, running(pool))), [{ verdict: 'deny', message: /alternates between them at each agent start/ }], 'fidelity seeds 102029, 102414');
+  t.same(l1(judge(twice(' 10.0.0.0/16  10.1.0.0/16'), null, running(pool))), [], 'the same entries, spaced differently');
   // The chart default list, when nothing sets one.
   t.match(l1(judge(app((v) => (v.ipam = { mode: 'cluster-pool' })), null, running(pool))), [{ verdict: 'deny', value: '10.0.0.0/8' }]);
   // With IPv4 off the chart writes no pool: nothing to compare.
