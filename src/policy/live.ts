@@ -170,12 +170,23 @@ export type LiveValue =
   /** Several spellings in cilium-config with different values: the agent takes either. */
   | { state: 'ambiguous'; values: string[]; path: string }
   | { state: 'unknown'; path: string; why: string }
-  /** A non-string extraConfig value: the API server refuses cilium-config, nothing changes. */
+  /** A non-string extraConfig value (this key's or another's): the API server refuses cilium-config, nothing changes. */
   | { state: 'refused'; path: string };
 
 /** The values of every L1 setting as the agent would read them from the cilium-config this source renders. */
 export function liveConfig(ev: EffectiveValues): Map<string, LiveValue> {
   const out = new Map<string, LiveValue>();
+  // ConfigMap data are strings: one extraConfig value of any key that toYaml writes as a boolean,
+  // number, list or map makes the API server refuse the whole cilium-config (Argo CD's dry run fails
+  // the sync first), so no key changes at all. (A null is stored as "".)
+  const refusing = ev
+    .keysAt(['extraConfig'])
+    .map((k) => ev.get(['extraConfig', k]))
+    .find((l) => l.state === 'set' && typeof l.value !== 'string');
+  if (refusing) {
+    for (const s of LIVE_SETTINGS) out.set(s.key, { state: 'refused', path: refusing.origin.fieldPath });
+    return out;
+  }
   for (const s of LIVE_SETTINGS) {
     const c = s.chart(ev);
     const chart: ConfigEntry | null = c.known

@@ -124,6 +124,14 @@ t.test('cluster-pool CIDRs: appending passes, changing, removing or reordering a
   );
 });
 
+t.test('a cilium-config the API server refuses changes nothing: a boolean or number in any extraConfig key', async (t) => {
+  const flip = (extra: Record<string, unknown>) => app((v) => ((v.ipam.mode = 'cluster-pool'), (v.extraConfig = extra)));
+  t.same(l1(judge(flip({ 'kube-proxy-replacement.x': true }), null, running())), [], 'another key: fidelity seeds 100387, 101671, 101798, 102454');
+  t.same(l1(judge(flip({ 'enable-foo': 7 }), null, running())), []);
+  t.match(l1(judge(flip({ 'enable-foo': null }), null, running())), [{ verdict: 'deny', subject: 'cilium-config ipam vs running' }], 'a null is stored as ""');
+  t.match(l1(judge(flip({ 'enable-foo': 'true' }), null, running())), [{ verdict: 'deny' }]);
+});
+
 t.test('routing mode, tunnel protocol, native-routing CIDR and encryption only warn', async (t) => {
   const d = judge(
     app((v) => {
