@@ -218,11 +218,19 @@ export interface Rendered {
  */
 function agentKubeProxyReplacement(agent: Obj | undefined, cm: Obj | undefined): string | undefined {
   let fromArgs: string | undefined;
-  const args = [...(agent?.command ?? []), ...(agent?.args ?? [])].map(String);
+  const raw = [...(agent?.command ?? []), ...(agent?.args ?? [])] as unknown[];
+  const args = raw.map(String);
   args.forEach((a, i) => {
     const m = /^--kube-proxy-replacement(?:=([\s\S]*))?$/.exec(a);
     // pflag takes the next argument as the value, whatever it is; with none the agent does not start.
-    if (m) fromArgs = m[1] ?? args[i + 1] ?? 'no value: "flag needs an argument", the agent does not start';
+    // A value that is not a string (a list from `--set extraArgs[1]={true}`) is no container
+    // argument: the API server refuses the DaemonSet, as it refuses a cilium-config like that below.
+    const next = raw[i + 1];
+    if (m) {
+      fromArgs =
+        m[1] ??
+        (i + 1 >= raw.length ? 'no value: "flag needs an argument", the agent does not start' : typeof next === 'string' ? next : `not a string (${JSON.stringify(next)}): the API server refuses the DaemonSet`);
+    }
   });
   if (fromArgs !== undefined) return fromArgs;
   const env = ((agent?.env ?? []) as Obj[]).filter((e) => e.name === 'CILIUM_KUBE_PROXY_REPLACEMENT');
