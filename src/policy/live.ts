@@ -169,7 +169,8 @@ export type LiveValue =
   | { state: 'known'; value: string | null; path: string }
   /** Several spellings in cilium-config with different values: the agent takes either. */
   | { state: 'ambiguous'; values: string[]; path: string }
-  | { state: 'unknown'; path: string; why: string }
+  /** `orders`: when it depends on the order of parameters (a Go map), the value in each order. */
+  | { state: 'unknown'; path: string; why: string; orders?: LiveValue[] }
   /** A non-string extraConfig value (this key's or another's): the API server refuses cilium-config, nothing changes. */
   | { state: 'refused'; path: string };
 
@@ -278,7 +279,8 @@ function merged(r: RenderedConfig): Map<string, LiveValue> {
   const out = new Map(first);
   for (const [k, v] of first) {
     if (rest.some((m) => JSON.stringify(m.get(k)) !== JSON.stringify(v))) {
-      out.set(k, { state: 'unknown', path: v.path, why: 'it depends on the order Argo CD passes parameters in (a Go map)' });
+      const orders = r.alternatives.map((m) => m.get(k)).filter((x): x is LiveValue => x !== undefined);
+      out.set(k, { state: 'unknown', path: v.path, why: 'it depends on the order Argo CD passes parameters in (a Go map)', orders });
     }
   }
   return out;
@@ -315,8 +317,43 @@ export function liveViolations(app: JsonObject, rendered: RenderedConfig[], prev
         if (!was || was.state !== 'known') continue;
         const subject = `cilium-config ${s.key} vs ${ref.what}`;
         const keep = was.value === null ? `leave ${s.values} as it was` : `set ${s.values} so that ${s.key} stays ${JSON.stringify(was.value)}`;
+        type Seen = Extract<LiveValue, { state: 'known' | 'ambiguous' }>;
+        /** How `v` changes the reference, or null. */
+        const changeOf = (v: Seen): string | null => {
+          const candidates = v.state === 'ambiguous' ? v.values : [v.value];
+          // Spellings that list different entries: the agent takes one of them at each start (Go's map
+          // order), so what one spelling appends can vanish again on a restart, even when every
+          // spelling alone would only append.
+          const flips =
+            s.list && v.state === 'ambiguous' && was.value !== null && new Set(v.values.map((x) => goFields(x).join(' '))).size > 1
+              ? 'alternates between them at each agent start (either spelling may win), so entries would come and go'
+              : null;
+          return candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null) ?? flips;
+        };
+        const violation = (v: Seen, how: string, note = ''): Violation => {
+          const shown = v.state === 'ambiguous' ? `${v.values.map((x) => JSON.stringify(x)).join(' or ')} (several spellings in cilium-config; the agent takes either)` : show(s, v.value);
+          const deny = s.strength === 'deny';
+          return {
+            rule: 'L1',
+            path: next.path,
+            subject,
+            value: v.state === 'known' ? v.value : v.values,
+            certain: deny,
+            message: deny
+              ? `this would make cilium-config ${s.key} ${shown}${note}, which ${how} from ${show(s, was.value)} in ${ref.describe}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
+              : `this would make cilium-config ${s.key} ${shown}${note}, not ${show(s, was.value)} as in ${ref.describe}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
+          };
+        };
         if (next.state === 'unknown') {
           if (s.strength === 'warn') continue;
+          // The value depends on the parameter order, but if every order changes it, the change is
+          // certain (as application.ts judges the other rules: broken in every order that renders).
+          const orders = (next.orders ?? []).filter((o): o is Seen => o.state === 'known' || o.state === 'ambiguous');
+          const hows = orders.map(changeOf);
+          if (orders.length > 0 && orders.length === next.orders?.length && hows.every((h) => h !== null)) {
+            out.push(violation(orders[0]!, hows[0]!, ' (in one order of the parameters; every order Argo CD may pass them in changes it)'));
+            continue;
+          }
           out.push({
             rule: 'L1',
             path: next.path,
@@ -326,28 +363,9 @@ export function liveViolations(app: JsonObject, rendered: RenderedConfig[], prev
           });
           continue;
         }
-        const candidates = next.state === 'ambiguous' ? next.values : [next.value];
-        // Spellings that list different entries: the agent takes one of them at each start (Go's map
-        // order), so what one spelling appends can vanish again on a restart, even when every
-        // spelling alone would only append.
-        const flips =
-          s.list && next.state === 'ambiguous' && was.value !== null && new Set(next.values.map((v) => goFields(v).join(' '))).size > 1
-            ? 'alternates between them at each agent start (either spelling may win), so entries would come and go'
-            : null;
-        const how = candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null) ?? flips;
+        const how = changeOf(next);
         if (!how) continue;
-        const shown = next.state === 'ambiguous' ? `${next.values.map((v) => JSON.stringify(v)).join(' or ')} (several spellings in cilium-config; the agent takes either)` : show(s, next.value);
-        const deny = s.strength === 'deny';
-        out.push({
-          rule: 'L1',
-          path: next.path,
-          subject,
-          value: next.state === 'known' ? next.value : next.values,
-          certain: deny,
-          message: deny
-            ? `this would make cilium-config ${s.key} ${shown}, which ${how} from ${show(s, was.value)} in ${ref.describe}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
-            : `this would make cilium-config ${s.key} ${shown}, not ${show(s, was.value)} as in ${ref.describe}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
-        });
+        out.push(violation(next, how));
       }
     }
   }

@@ -132,6 +132,22 @@ t.test('a cilium-config the API server refuses changes nothing: a boolean or num
   t.match(l1(judge(flip({ 'enable-foo': 'true' }), null, running())), [{ verdict: 'deny' }]);
 });
 
+t.test('parameters whose outcome depends on their order (Go maps): denied if every order changes the key, else a warning', async (t) => {
+  const pool = { ...talosConfig, ipam: 'cluster-pool', 'cluster-pool-ipv4-cidr': '10.0.0.0/16 10.1.0.0/16', 'cluster-pool-ipv4-mask-size': '24' };
+  const withParams = (params: Array<{ name: string; value: string }>) =>
+    app((v, a) => {
+      v.ipam = { mode: 'cluster-pool', operator: { clusterPoolIPv4MaskSize: 24 } };
+      a.spec.source.helm.parameters = params;
+    });
+  const list = 'ipam.operator.clusterPoolIPv4PodCIDRList';
+  // [a] last, or [a] then [1]=x: every order drops 10.1.0.0/16 (fidelity seed 201146, helm 3.19).
+  const every = l1(judge(withParams([{ name: `${list}[0]`, value: '10.0.0.0/16' }, { name: `${list}[1]`, value: '10.9.0.0/16' }, { name: list, value: '{10.0.0.0/16}' }]), null, running(pool)));
+  t.match(every, [{ verdict: 'deny', message: /every order Argo CD may pass them in changes it/ }]);
+  // The whole list last keeps the running one; [1]=x last changes it: only a warning.
+  const some = l1(judge(withParams([{ name: `${list}[1]`, value: '10.9.0.0/16' }, { name: list, value: '{10.0.0.0/16,10.1.0.0/16}' }]), null, running(pool)));
+  t.match(some, [{ verdict: 'warn', message: /depends on the order Argo CD passes parameters in/ }]);
+});
+
 t.test('routing mode, tunnel protocol, native-routing CIDR and encryption only warn', async (t) => {
   const d = judge(
     app((v) => {
