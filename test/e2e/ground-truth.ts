@@ -446,8 +446,12 @@ export interface L1Outcome {
   agreed: boolean;
 }
 
-/** A render, then the same job with its parameters in the other orders (when those were rendered). */
-const ordersOf = (r: Rendered): Rendered[] => [r, ...(r.otherOrders ?? [])];
+/**
+ * A render, then the same job with its parameters in the other orders (when those were rendered)
+ * that helm renders: an order helm refuses (V1's business) reaches nothing, and as for cilium-guard
+ * only the orders that render count ("broken in every order that renders").
+ */
+const ordersOf = (r: Rendered): Rendered[] => [r, ...(r.otherOrders ?? []).filter((o) => o.error === undefined)];
 
 /**
  * What the chart says about one rule over every parameter order: `bad`, broken (in some job)

@@ -95,6 +95,8 @@ t.test('parameter orders (Go maps): a break in some orders only needs a warning,
   const every = [{ ...bad, otherOrders: [bad] }];
   t.match(compare(app, every, [], warn, { running: RUNNING }).disagreements, [/only warns/], 'broken in every order: a denial is due');
   t.same(compare(app, [{ ...fine, otherOrders: [fine] }], [], none, { running: RUNNING }).disagreements, []);
+  const refusedOrder: Rendered = { bad: {}, error: 'helm refused' };
+  t.same(compare(app, [{ ...bad, otherOrders: [refusedOrder] }], [], deny, { running: RUNNING }).disagreements, [], 'an order helm refuses renders nothing and does not count');
 });
 
 t.test('plan gives the other orders of each parameter group', async (t) => {
