@@ -25,3 +25,21 @@ export function goTrimSpace(s: string): string {
   while (end > start && goIsSpace(s.charCodeAt(end - 1))) end--;
   return start === 0 && end === s.length ? s : s.slice(start, end);
 }
+
+/**
+ * Go's strings.Fields: the runs of characters between unicode.IsSpace ones, as viper's
+ * GetStringSlice (cast.ToStringSlice) splits a string option such as cluster-pool-ipv4-cidr.
+ * JavaScript's `split(/\s+/)` splits on U+FEFF and not on U+0085, the other way round.
+ */
+export function goFields(s: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < s.length; i++) {
+    if (goIsSpace(s.charCodeAt(i))) {
+      if (start >= 0) out.push(s.slice(start, i));
+      start = -1;
+    } else if (start < 0) start = i;
+  }
+  if (start >= 0) out.push(s.slice(start));
+  return out;
+}

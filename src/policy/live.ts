@@ -14,7 +14,7 @@
 //   pod traffic between nodes changes path while agents roll: a warning.
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
-import { goTrimSpace } from './gostrings.js';
+import { goFields, goTrimSpace } from './gostrings.js';
 import { deploysHere, type RenderSource } from './identify.js';
 import type { JsonObject, Violation } from './types.js';
 import type { EffectiveValues, Lookup } from './values/effective.js';
@@ -169,13 +169,25 @@ export type LiveValue =
   | { state: 'known'; value: string | null; path: string }
   /** Several spellings in cilium-config with different values: the agent takes either. */
   | { state: 'ambiguous'; values: string[]; path: string }
-  | { state: 'unknown'; path: string; why: string }
-  /** A non-string extraConfig value: the API server refuses cilium-config, nothing changes. */
+  /** `orders`: when it depends on the order of parameters (a Go map), the value in each order. */
+  | { state: 'unknown'; path: string; why: string; orders?: LiveValue[] }
+  /** A non-string extraConfig value (this key's or another's): the API server refuses cilium-config, nothing changes. */
   | { state: 'refused'; path: string };
 
 /** The values of every L1 setting as the agent would read them from the cilium-config this source renders. */
 export function liveConfig(ev: EffectiveValues): Map<string, LiveValue> {
   const out = new Map<string, LiveValue>();
+  // ConfigMap data are strings: one extraConfig value of any key that toYaml writes as a boolean,
+  // number, list or map makes the API server refuse the whole cilium-config (Argo CD's dry run fails
+  // the sync first), so no key changes at all. (A null is stored as "".)
+  const refusing = ev
+    .keysAt(['extraConfig'])
+    .map((k) => ev.get(['extraConfig', k]))
+    .find((l) => l.state === 'set' && typeof l.value !== 'string');
+  if (refusing) {
+    for (const s of LIVE_SETTINGS) out.set(s.key, { state: 'refused', path: refusing.origin.fieldPath });
+    return out;
+  }
   for (const s of LIVE_SETTINGS) {
     const c = s.chart(ev);
     const chart: ConfigEntry | null = c.known
@@ -230,8 +242,8 @@ export function show(s: Setting, v: string | null): string {
 export function changed(s: Setting, running: string | null, next: string | null): string | null {
   if (s.onlyWhenBoth && (running === null || next === null)) return null;
   if (s.list) {
-    const was = (running ?? '').split(/\s+/).filter(Boolean);
-    const now = (next ?? '').split(/\s+/).filter(Boolean);
+    const was = goFields(running ?? '');
+    const now = goFields(next ?? '');
     const i = was.findIndex((x, n) => now[n] !== x);
     if (i < 0) return null;
     return now.includes(was[i]!) ? `moves the existing entry ${was[i]}` : `drops or changes the existing entry ${was[i]}`;
@@ -269,7 +281,8 @@ function merged(r: RenderedConfig): Map<string, LiveValue> {
   const out = new Map(first);
   for (const [k, v] of first) {
     if (rest.some((m) => JSON.stringify(m.get(k)) !== JSON.stringify(v))) {
-      out.set(k, { state: 'unknown', path: v.path, why: 'it depends on the order Argo CD passes parameters in (a Go map)' });
+      const orders = r.alternatives.map((m) => m.get(k)).filter((x): x is LiveValue => x !== undefined);
+      out.set(k, { state: 'unknown', path: v.path, why: 'it depends on the order Argo CD passes parameters in (a Go map)', orders });
     }
   }
   return out;
@@ -332,8 +345,43 @@ export function liveViolations(
         const where = same.length > 0 ? `${ref.describe} and ${same.map((o) => o.describe).join(' and ')}` : ref.describe;
         const subject = `cilium-config ${s.key} vs ${ref.what}`;
         const keep = was.value === null ? `leave ${s.values} as it was` : `set ${s.values} so that ${s.key} stays ${JSON.stringify(was.value)}`;
+        type Seen = Extract<LiveValue, { state: 'known' | 'ambiguous' }>;
+        /** How `v` changes the reference, or null. */
+        const changeOf = (v: Seen): string | null => {
+          const candidates = v.state === 'ambiguous' ? v.values : [v.value];
+          // Spellings that list different entries: the agent takes one of them at each start (Go's map
+          // order), so what one spelling appends can vanish again on a restart, even when every
+          // spelling alone would only append.
+          const flips =
+            s.list && v.state === 'ambiguous' && was.value !== null && new Set(v.values.map((x) => goFields(x).join(' '))).size > 1
+              ? 'alternates between them at each agent start (either spelling may win), so entries would come and go'
+              : null;
+          return candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null) ?? flips;
+        };
+        const violation = (v: Seen, how: string, note = ''): Violation => {
+          const shown = v.state === 'ambiguous' ? `${v.values.map((x) => JSON.stringify(x)).join(' or ')} (several spellings in cilium-config; the agent takes either)` : show(s, v.value);
+          const deny = s.strength === 'deny';
+          return {
+            rule: 'L1',
+            path: next.path,
+            subject,
+            value: v.state === 'known' ? v.value : v.values,
+            certain: deny && !ref.stale,
+            message: deny
+              ? `this would make cilium-config ${s.key} ${shown}${note}, which ${how} from ${show(s, was.value)} in ${where}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
+              : `this would make cilium-config ${s.key} ${shown}${note}, not ${show(s, was.value)} as in ${where}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
+          };
+        };
         if (next.state === 'unknown') {
           if (s.strength === 'warn') continue;
+          // The value depends on the parameter order, but if every order changes it, the change is
+          // certain (as application.ts judges the other rules: broken in every order that renders).
+          const orders = (next.orders ?? []).filter((o): o is Seen => o.state === 'known' || o.state === 'ambiguous');
+          const hows = orders.map(changeOf);
+          if (orders.length > 0 && orders.length === next.orders?.length && hows.every((h) => h !== null)) {
+            out.push(violation(orders[0]!, hows[0]!, ' (in one order of the parameters; every order Argo CD may pass them in changes it)'));
+            continue;
+          }
           out.push({
             rule: 'L1',
             path: next.path,
@@ -343,21 +391,9 @@ export function liveViolations(
           });
           continue;
         }
-        const candidates = next.state === 'ambiguous' ? next.values : [next.value];
-        const how = candidates.map((c) => changed(s, was.value, c)).find((x) => x !== null);
+        const how = changeOf(next);
         if (!how) continue;
-        const shown = next.state === 'ambiguous' ? `${next.values.map((v) => JSON.stringify(v)).join(' or ')} (several spellings in cilium-config; the agent takes either)` : show(s, next.value);
-        const deny = s.strength === 'deny';
-        out.push({
-          rule: 'L1',
-          path: next.path,
-          subject,
-          value: next.state === 'known' ? next.value : next.values,
-          certain: deny && !ref.stale,
-          message: deny
-            ? `this would make cilium-config ${s.key} ${shown}, which ${how} from ${show(s, was.value)} in ${where}; ${SINCE[s.key] ?? 'Cilium does not support changing it on a running cluster'}: ${keep}`
-            : `this would make cilium-config ${s.key} ${shown}, not ${show(s, was.value)} as in ${where}; pod traffic between nodes changes path while the agents roll (only a warning): ${keep} unless the change is planned`,
-        });
+        out.push(violation(next, how));
       }
     }
   }

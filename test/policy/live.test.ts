@@ -115,6 +115,17 @@ t.test('cluster-pool CIDRs: appending passes, changing, removing or reordering a
   t.match(l1(judge(withPool('10.0.0.0/16 10.1.0.0/16'), null, running(pool))), [], 'a string joins to the same line');
   t.match(l1(judge(withPool(['10.0.0.0/16', '10.1.0.0/16'], 26), null, running(pool))), [{ verdict: 'deny', subject: 'cilium-config cluster-pool-ipv4-mask-size vs running', value: '26' }]);
   t.same(l1(judge(withPool(['10.0.0.0/16', '10.1.0.0/16'], '24'), null, running(pool))), [], '"24" and 24 render alike');
+  // The operator splits the line with Go's strings.Fields (unicode.IsSpace): U+0085 separates, U+FEFF does not.
+  t.same(l1(judge(withPool('10.0.0.0/16\u008510.1.0.0/16'), null, running(pool))), [], 'U+0085 is a space for Go');
+  t.match(l1(judge(withPool('10.0.0.0/16\ufeff10.1.0.0/16'), null, running(pool))), [{ verdict: 'deny', message: /drops or changes the existing entry 10\.0\.0\.0\/16/ }], 'U+FEFF is not (fidelity seed 101296)');
+  // Two spellings that each only append, but list different entries: the agent takes either at each start.
+  const twice = (extra: string) =>
+    app((v) => {
+      v.ipam = { mode: 'cluster-pool', operator: { clusterPoolIPv4PodCIDRList: ['10.0.0.0/16', '10.1.0.0/16'], clusterPoolIPv4MaskSize: 24 } };
+      v.extraConfig = { 'Cluster-Pool-IPv4-CIDR': extra };
+    });
+  t.match(l1(judge(twice('10.0.0.0/16 10.1.0.0/16 10.2.0.0/16'), null, running(pool))), [{ verdict: 'deny', message: /alternates between them at each agent start/ }], 'fidelity seeds 102029, 102414');
+  t.same(l1(judge(twice(' 10.0.0.0/16  10.1.0.0/16'), null, running(pool))), [], 'the same entries, spaced differently');
   // The chart default list, when nothing sets one.
   t.match(l1(judge(app((v) => (v.ipam = { mode: 'cluster-pool' })), null, running(pool))), [{ verdict: 'deny', value: '10.0.0.0/8' }]);
   // With IPv4 off the chart writes no pool: nothing to compare.
@@ -122,6 +133,30 @@ t.test('cluster-pool CIDRs: appending passes, changing, removing or reordering a
     l1(judge(app((v) => ((v.ipam = { mode: 'cluster-pool', operator: { clusterPoolIPv4PodCIDRList: ['192.168.0.0/16'] } }), (v.ipv4 = { enabled: false }))), null, running(pool))),
     [],
   );
+});
+
+t.test('a cilium-config the API server refuses changes nothing: a boolean or number in any extraConfig key', async (t) => {
+  const flip = (extra: Record<string, unknown>) => app((v) => ((v.ipam.mode = 'cluster-pool'), (v.extraConfig = extra)));
+  t.same(l1(judge(flip({ 'kube-proxy-replacement.x': true }), null, running())), [], 'another key: fidelity seeds 100387, 101671, 101798, 102454');
+  t.same(l1(judge(flip({ 'enable-foo': 7 }), null, running())), []);
+  t.match(l1(judge(flip({ 'enable-foo': null }), null, running())), [{ verdict: 'deny', subject: 'cilium-config ipam vs running' }], 'a null is stored as ""');
+  t.match(l1(judge(flip({ 'enable-foo': 'true' }), null, running())), [{ verdict: 'deny' }]);
+});
+
+t.test('parameters whose outcome depends on their order (Go maps): denied if every order changes the key, else a warning', async (t) => {
+  const pool = { ...talosConfig, ipam: 'cluster-pool', 'cluster-pool-ipv4-cidr': '10.0.0.0/16 10.1.0.0/16', 'cluster-pool-ipv4-mask-size': '24' };
+  const withParams = (params: Array<{ name: string; value: string }>) =>
+    app((v, a) => {
+      v.ipam = { mode: 'cluster-pool', operator: { clusterPoolIPv4MaskSize: 24 } };
+      a.spec.source.helm.parameters = params;
+    });
+  const list = 'ipam.operator.clusterPoolIPv4PodCIDRList';
+  // [a] last, or [a] then [1]=x: every order drops 10.1.0.0/16 (fidelity seed 201146, helm 3.19).
+  const every = l1(judge(withParams([{ name: `${list}[0]`, value: '10.0.0.0/16' }, { name: `${list}[1]`, value: '10.9.0.0/16' }, { name: list, value: '{10.0.0.0/16}' }]), null, running(pool)));
+  t.match(every, [{ verdict: 'deny', message: /every order Argo CD may pass them in changes it/ }]);
+  // The whole list last keeps the running one; [1]=x last changes it: only a warning.
+  const some = l1(judge(withParams([{ name: `${list}[1]`, value: '10.9.0.0/16' }, { name: list, value: '{10.0.0.0/16,10.1.0.0/16}' }]), null, running(pool)));
+  t.match(some, [{ verdict: 'warn', message: /depends on the order Argo CD passes parameters in/ }]);
 });
 
 t.test('routing mode, tunnel protocol, native-routing CIDR and encryption only warn', async (t) => {
