@@ -471,7 +471,7 @@ export async function startArgoEnv(): Promise<ArgoEnv> {
       async startGuard() {
         stoppedGuard = undefined;
         cluster.guard = await startGuardProcess(
-          { cp: cluster.cp, dir, rendered: cluster.rendered, guardKubeconfig: cluster.guardKubeconfig },
+          { cp: cluster.cp, dir, rendered: cluster.rendered, guardKubeconfig: cluster.guardKubeconfig, ...(cluster.clientAuth ? { clientAuth: cluster.clientAuth } : {}) },
           cluster.guard.port,
           guardFlags,
         );
