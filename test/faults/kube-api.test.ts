@@ -96,7 +96,12 @@ t.test('Events against a hung, slow-failing or resetting API server: answers are
       t.same(r.failed, [], `${mode}: no failed answer`);
       t.ok(api.calls() > 0, `${mode}: cilium-guard did call the API server (${api.calls()} calls)`);
       t.ok(r.ok >= baseline.ok * 0.9, `${mode}: as many answers as the baseline (${r.ok} vs ${baseline.ok})`);
-      const bound = Math.max(2 * baseline.p99, baseline.p99 + 10);
+      // Never waiting on the API server: a review that waited on the hang or the slow 500s would take
+      // seconds. The median is the baseline's; the tail carries the Event path's own CPU (the
+      // deduplication and the rate limiter) and this 2-core VM's noise, which moved the baseline's
+      // p99 between 8 and 19 ms from run to run, hence 30 ms of slack rather than 10.
+      t.ok(r.p50 <= baseline.p50 + 1, `${mode}: p50 ${r.p50.toFixed(2)} ms within 1 ms of the baseline's ${baseline.p50.toFixed(2)} ms`);
+      const bound = Math.max(2 * baseline.p99, baseline.p99 + 30);
       t.ok(r.p99 <= bound, `${mode}: p99 ${r.p99.toFixed(2)} ms within ${bound.toFixed(2)} ms (baseline ${baseline.p99.toFixed(2)} ms)`);
       const results = Object.entries(r.events).map(([k, v]) => `${k} ${v}`).join(', ');
       lines.push(`API ${mode.padEnd(9)}          p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  ${r.ok} answered; ${api.calls()} API calls; events: ${results}`);
