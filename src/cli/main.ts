@@ -62,9 +62,11 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
             CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.`,
   },
   check: {
-    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE...`,
+    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE|DIR|-...`,
     description: `check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
-            ConfigMaps). --cluster FILE gives what runs: a ClusterView document, or the output of
+            ConfigMaps): files, directories (walked recursively for .yaml, .yml and .json; documents
+            without apiVersion and kind, such as values files, are skipped there) and - for standard
+            input (kustomize build overlays/prod | cilium-guard check -). --cluster FILE gives what runs: a ClusterView document, or the output of
             kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
             Exit 0: clean; 1: violations; 2: bad input or usage.`,
   },
@@ -505,7 +507,7 @@ async function check(argv: string[]): Promise<void> {
     strict: true,
   });
   const output = format(values.output);
-  if (positionals.length === 0) fail('check needs at least one FILE');
+  if (positionals.length === 0) fail('check needs at least one FILE, DIR or - (standard input)');
   const report = await checkFiles(positionals, await policyOrExit(values.config), values.cluster ? { clusterFile: values.cluster } : {});
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report, values.strict === true);

@@ -187,3 +187,55 @@ t.test('help: COMMAND --help and help COMMAND print that command alone, exit 0; 
   t.equal(positional.status, 2, 'after --, --help is a file name, not a help request');
   t.notMatch(positional.stdout, /^Usage:/);
 });
+
+t.test('check DIR walks it recursively for YAML and JSON, as GitOps repositories are laid out', async (t) => {
+  const { mkdirSync, symlinkSync } = await import('node:fs');
+  const root = path.join(tmp, 'gitops');
+  for (const d of ['apps/cilium', 'apps/other', '.git', 'empty']) mkdirSync(path.join(root, d), { recursive: true });
+  const good = readFileSync(examples[0] as string, 'utf8');
+  writeFileSync(path.join(root, 'apps/cilium/app.yaml'), good);
+  writeFileSync(path.join(root, 'apps/cilium/values.yaml'), 'kubeProxyReplacement: false\nk8sServiceHost: localhost\n');
+  writeFileSync(path.join(root, 'apps/other/bad.yml'), good.replace('namespace: kube-system', 'namespace: cilium'));
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cilium-config', namespace: 'kube-system' }, data: { 'kube-proxy-replacement': 'false' } };
+  writeFileSync(path.join(root, 'apps/other/config.JSON'), JSON.stringify(cm));
+  writeFileSync(path.join(root, 'apps/README.md'), '# not a manifest\n');
+  writeFileSync(path.join(root, '.git/config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+  symlinkSync(root, path.join(root, 'apps/loop'));
+  const r = run(['check', '--output', 'json', root]);
+  t.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { inputs: string[]; objects: Array<{ source: string; allowed: boolean }>; notes: string[]; errors: unknown[] };
+  t.same(
+    report.inputs.map((f) => path.relative(root, f)),
+    ['apps/cilium/app.yaml', 'apps/cilium/values.yaml', 'apps/other/bad.yml', 'apps/other/config.JSON'],
+    'YAML and JSON files in name order; .git, README.md and the symlinked directory left out',
+  );
+  t.same(
+    report.objects.map((o) => [path.relative(root, o.source), o.allowed]),
+    [['apps/cilium/app.yaml#1', true], ['apps/other/bad.yml#1', false], ['apps/other/config.JSON#1', false]],
+  );
+  t.same(report.errors, [], 'the values file is not an input error');
+  t.match(report.notes.join('\n'), /1 document\(s\) without apiVersion and kind skipped/);
+
+  const named = run(['check', path.join(root, 'apps/cilium/values.yaml')]);
+  t.equal(named.status, 2, 'a values file named on the command line is still an input error');
+  const empty = run(['check', path.join(root, 'empty')]);
+  t.equal(empty.status, 2);
+  t.match(empty.stdout, /no \.yaml, \.yml or \.json file in this directory/);
+});
+
+t.test('check - reads standard input (kustomize build | cilium-guard check -)', async (t) => {
+  const bad = readFileSync(examples[0] as string, 'utf8').replace('namespace: kube-system', 'namespace: cilium');
+  const r = spawnSync(process.execPath, [BIN, 'check', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: `${bad}\n---\n${readFileSync(examples[3] as string, 'utf8')}` });
+  t.equal(r.status, 1, r.stderr);
+  t.match(r.stdout, /FAIL  stdin#1 Application argocd\/cilium\n  DENY R1 spec\.destination\.namespace/);
+  t.match(r.stdout, /ok    stdin#[0-9]+ ConfigMap kube-system\/cilium-config/);
+  const mixed = spawnSync(process.execPath, [BIN, 'check', '-', examples[1] as string], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: readFileSync(examples[0] as string, 'utf8') });
+  t.equal(mixed.status, 0, 'standard input beside a file');
+  t.match(mixed.stdout, /2 object\(s\) checked: 0 denied/);
+  const twice = spawnSync(process.execPath, [BIN, 'check', '-', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: '' });
+  t.equal(twice.status, 2);
+  t.match(twice.stdout, /ERROR -: standard input is given more than once/);
+  const broken = spawnSync(process.execPath, [BIN, 'check', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: 'a: [\n' });
+  t.equal(broken.status, 2, 'broken YAML on standard input is an input error');
+  t.match(broken.stdout, /ERROR stdin#1: not valid YAML/);
+});
