@@ -67,6 +67,7 @@ export function checkObject(object: JsonObject, source: string, config: PolicyCo
     message: f.message,
     ...(f.value !== undefined ? { value: f.value } : {}),
     ...(f.downgrade ? { downgrade: f.downgrade } : {}),
+    ...(f.docs ? { docs: f.docs } : {}),
   }));
   const uid = isObject(object.metadata) ? object.metadata.uid : undefined;
   return {

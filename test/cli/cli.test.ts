@@ -150,7 +150,7 @@ t.test('serve: fresh directory gets dev certificates, answers over HTTPS, drains
 });
 
 t.test('help: COMMAND --help and help COMMAND print that command alone, exit 0; a wrong option is one line, exit 2', async (t) => {
-  const commands = ['serve', 'check', 'audit', 'align', 'uninstall', 'selftest', 'healthcheck'];
+  const commands = ['serve', 'check', 'audit', 'align', 'rules', 'uninstall', 'selftest', 'healthcheck'];
   for (const command of commands) {
     for (const args of [[command, '--help'], [command, '-h'], ['help', command], [command, '--output', 'json', '--help']]) {
       const r = run(args);
@@ -176,7 +176,7 @@ t.test('help: COMMAND --help and help COMMAND print that command alone, exit 0; 
   t.equal(missing.stderr, "cilium-guard: selftest needs --namespace (see 'cilium-guard selftest --help')\n");
   for (const [args, expected] of [
     [['bogus'], /^cilium-guard: unknown command "bogus" \(see 'cilium-guard --help'\)\n$/],
-    [['help', 'bogus'], /^cilium-guard: no help for "bogus": commands are serve, check, audit, align, uninstall, selftest, healthcheck /],
+    [['help', 'bogus'], /^cilium-guard: no help for "bogus": commands are serve, check, audit, align, rules, uninstall, selftest, healthcheck /],
     [[], /^cilium-guard: a command is required \(see 'cilium-guard --help'\)\n$/],
   ] as const) {
     const r = run([...args]);
@@ -238,4 +238,34 @@ t.test('check - reads standard input (kustomize build | cilium-guard check -)', 
   const broken = spawnSync(process.execPath, [BIN, 'check', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: 'a: [\n' });
   t.equal(broken.status, 2, 'broken YAML on standard input is an input error');
   t.match(broken.stdout, /ERROR stdin#1: not valid YAML/);
+});
+
+t.test('rules lists every rule with what it protects, its mode under --config and its page', async (t) => {
+  const { RULE_IDS } = await import('../../src/policy/types.js');
+  const text = run(['rules']);
+  t.equal(text.status, 0, text.stderr);
+  const lines = text.stdout.trimEnd().split('\n');
+  t.match(lines[0], /^RULE +MODE +PROTECTS$/);
+  for (const id of RULE_IDS) {
+    t.match(text.stdout, new RegExp(`\\n${id.replace('.', '\\.')} +(deny|warn|audit) +\\S`), `${id} is listed`);
+    t.match(text.stdout, `https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/${id}.md\n`, `${id}'s page`);
+  }
+  t.match(text.stdout, /\nA1 +warn +/, 'A1 warns by default');
+
+  const policy = path.join(tmp, 'rules-policy.yaml');
+  writeFileSync(policy, 'rules:\n  A1: {mode: deny}\n  R4: {mode: audit}\ndocs:\n  ruleURL: "https://wiki.example.org/guard/{rule}"\n');
+  const json = run(['rules', '--config', policy, '--output', 'json']);
+  t.equal(json.status, 0, json.stderr);
+  const { rules } = JSON.parse(json.stdout) as { rules: Array<{ id: string; mode: string; docs: string; protects: string }> };
+  t.same(rules.map((r) => r.id), [...RULE_IDS]);
+  t.same(rules.find((r) => r.id === 'A1')?.mode, 'deny');
+  t.same(rules.find((r) => r.id === 'R4')?.mode, 'audit');
+  t.equal(rules.find((r) => r.id === 'T2')?.docs, 'https://wiki.example.org/guard/T2');
+
+  writeFileSync(policy, 'docs:\n  ruleURL: ""\n');
+  const off = run(['rules', '--config', policy]);
+  t.notMatch(off.stdout, /https?:/, 'no links when docs.ruleURL is empty');
+  const bad = run(['rules', '--output', 'yaml']);
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr, `cilium-guard: --output must be text or json, got "yaml" (see 'cilium-guard rules --help')\n`);
 });
