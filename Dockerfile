@@ -10,9 +10,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test
+COPY bench ./bench
 RUN npm run build --silent \
  && npm prune --omit=dev --ignore-scripts \
- && rm -rf dist/test
+ && rm -rf dist/test dist/bench
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="cilium-guard" \
