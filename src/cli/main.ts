@@ -62,12 +62,14 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
             CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.`,
   },
   check: {
-    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport|github] [--strict] [--cluster FILE] FILE|DIR|-...`,
+    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport|github] [--strict] [--cluster FILE]
+                     [--skip-non-manifests] FILE|DIR|-...`,
     description: `check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps): files, directories (walked recursively for .yaml, .yml and .json; documents
             without apiVersion and kind, such as values files, are skipped there) and - for standard
             input (kustomize build overlays/prod | cilium-guard check -). --cluster FILE gives what runs: a ClusterView document, or the output of
             kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
+            --skip-non-manifests skips such documents in named files too (the pre-commit hook).
             --output github prints GitHub Actions annotations (file and line of each finding), then the text.
             Exit 0: clean; 1: violations; 2: bad input or usage.`,
   },
@@ -503,13 +505,22 @@ async function policyOrExit(file: string | undefined): Promise<PolicyConfig> {
 async function check(argv: string[]): Promise<void> {
   const { values, positionals } = parseOrFail({
     args: argv,
-    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' }, cluster: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      strict: { type: 'boolean' },
+      cluster: { type: 'string' },
+      'skip-non-manifests': { type: 'boolean' },
+    },
     allowPositionals: true,
     strict: true,
   });
   const output = format(values.output);
   if (positionals.length === 0) fail('check needs at least one FILE, DIR or - (standard input)');
-  const report = await checkFiles(positionals, await policyOrExit(values.config), values.cluster ? { clusterFile: values.cluster } : {});
+  const report = await checkFiles(positionals, await policyOrExit(values.config), {
+    ...(values.cluster ? { clusterFile: values.cluster } : {}),
+    ...(values['skip-non-manifests'] ? { skipNonManifests: true } : {}),
+  });
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report, values.strict === true);
 }
