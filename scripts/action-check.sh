@@ -4,6 +4,9 @@
 # its exit code as the step output exit-code and exits with it, so denials fail the step.
 set -euo pipefail
 
+# A workflow command's message, escaped as @actions/core does (%, CR, LF), so no input can start another command.
+escape() { local s=${1//'%'/%25}; s=${s//$'\r'/%0D}; printf '%s' "${s//$'\n'/%0A}"; }
+
 if [[ "${CG_VERSION:-}" == local ]]; then
   # This checkout of the Action (its own CI, or a fork): build it once.
   if [[ ! -f "$CG_ACTION_PATH/dist/src/cli/main.js" ]]; then
@@ -14,7 +17,7 @@ if [[ "${CG_VERSION:-}" == local ]]; then
 elif [[ "${CG_VERSION:-}" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
   cg=(npx --yes "cilium-guard@${CG_VERSION}")
 else
-  echo "::error title=cilium-guard::input version must be a release (such as 0.1.0) or local, got '${CG_VERSION:-}'"
+  echo "::error title=cilium-guard::$(escape "input version must be a release (such as 0.1.0) or local, got '${CG_VERSION:-}'")"
   exit 2
 fi
 
@@ -24,7 +27,7 @@ args=(check --output github)
 case "${CG_STRICT:-false}" in
   true) args+=(--strict) ;;
   false) ;;
-  *) echo "::error title=cilium-guard::input strict must be true or false, got '${CG_STRICT}'"; exit 2 ;;
+  *) echo "::error title=cilium-guard::$(escape "input strict must be true or false, got '${CG_STRICT}'")"; exit 2 ;;
 esac
 
 # One path per line when there are several lines (paths with spaces), else separated by white space.
