@@ -72,7 +72,7 @@ t.test('the Action runs the release it ships with', async (t) => {
 
 t.test('npm publish ships dist/src, the example policy, README and CHANGELOG only', async (t) => {
   t.equal(pkg.bin['cilium-guard'], 'dist/src/cli/main.js');
-  t.match(pkg.scripts.prepare ?? '', /npm run build/, 'npm pack, npm publish and a git install (pre-commit) build first');
+  t.equal(pkg.scripts.prepare, 'node scripts/prepare.mjs', 'npm pack, npm publish and a git install (pre-commit) build first');
   t.match(pkg.repository.url, /github\.com\/cilium-guard\/cilium-guard/, 'npm provenance needs the repository');
   const { stdout } = await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, maxBuffer: 16 << 20 });
   const files = ((JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files ?? []).map((f) => f.path);
