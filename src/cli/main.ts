@@ -68,10 +68,11 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
     description: `check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps): files, directories (walked recursively for .yaml, .yml and .json; documents
             without apiVersion and kind, such as values files, are skipped there) and - for standard
-            input (kustomize build overlays/prod | cilium-guard check -). --cluster FILE gives what runs: a ClusterView document, or the output of
-            kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
-            --skip-non-manifests skips such documents in named files too (the pre-commit hook).
-            --output github prints GitHub Actions annotations (file and line of each finding), then the text.
+            input (kustomize build overlays/prod | cilium-guard check -). --cluster FILE gives what
+            runs: a ClusterView document, or the output of kubectl get -n kube-system -o yaml
+            configmap/cilium-config daemonset/cilium. --skip-non-manifests skips such documents in
+            named files too (the pre-commit hook). --output github prints GitHub Actions
+            annotations (file and line of each finding), then the text.
             Exit 0: clean; 1: violations; 2: bad input or usage.`,
   },
   audit: {
