@@ -1,19 +1,15 @@
 // The binary itself: `check` for CI pipelines and `serve` as `npm start` runs it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { BIN, examples, run } from '../helpers/cli.js';
 import { judge, makeReview } from '../helpers/apiserver.js';
-import { REPO, SHARED, example } from '../helpers/corpus.js';
+import { SHARED, example } from '../helpers/corpus.js';
 import { request } from '../helpers/https.js';
 
-const BIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'cilium-guard-cli-'));
-const run = (args: string[], cwd = REPO) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
-const examples = ['01-app-cilium-good.yaml', '02-app-cilium-multisource-good.yaml', '03-appset-cilium-good.yaml', '06-cilium-config-good.yaml'].map((f) =>
-  path.join(SHARED, 'examples', f),
-);
 
 t.test('check: the shared good examples are clean (exit 0)', async (t) => {
   const r = run(['check', ...examples]);

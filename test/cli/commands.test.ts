@@ -1,18 +1,13 @@
 // The commands' user interface: per-command help, usage errors as one line, check over directories
 // and standard input, and the rule catalogue. Each case runs the built binary.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { REPO, SHARED } from '../helpers/corpus.js';
+import { examples, run } from '../helpers/cli.js';
+import { REPO } from '../helpers/corpus.js';
 
-const BIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'cilium-guard-commands-'));
-const run = (args: string[], cwd = REPO) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
-const examples = ['01-app-cilium-good.yaml', '02-app-cilium-multisource-good.yaml', '03-appset-cilium-good.yaml', '06-cilium-config-good.yaml'].map((f) =>
-  path.join(SHARED, 'examples', f),
-);
 
 t.test('help: COMMAND --help and help COMMAND print that command alone, exit 0; a wrong option is one line, exit 2', async (t) => {
   const commands = ['serve', 'check', 'audit', 'align', 'rules', 'uninstall', 'selftest', 'healthcheck'];
@@ -93,17 +88,17 @@ t.test('check DIR walks it recursively for YAML and JSON, as GitOps repositories
 
 t.test('check - reads standard input (kustomize build | cilium-guard check -)', async (t) => {
   const bad = readFileSync(examples[0] as string, 'utf8').replace('namespace: kube-system', 'namespace: cilium');
-  const r = spawnSync(process.execPath, [BIN, 'check', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: `${bad}\n---\n${readFileSync(examples[3] as string, 'utf8')}` });
+  const r = run(['check', '-'], REPO, `${bad}\n---\n${readFileSync(examples[3] as string, 'utf8')}`);
   t.equal(r.status, 1, r.stderr);
   t.match(r.stdout, /FAIL  stdin#1 Application argocd\/cilium\n  DENY R1 spec\.destination\.namespace/);
   t.match(r.stdout, /ok    stdin#[0-9]+ ConfigMap kube-system\/cilium-config/);
-  const mixed = spawnSync(process.execPath, [BIN, 'check', '-', examples[1] as string], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: readFileSync(examples[0] as string, 'utf8') });
+  const mixed = run(['check', '-', examples[1] as string], REPO, readFileSync(examples[0] as string, 'utf8'));
   t.equal(mixed.status, 0, 'standard input beside a file');
   t.match(mixed.stdout, /2 object\(s\) checked: 0 denied/);
-  const twice = spawnSync(process.execPath, [BIN, 'check', '-', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: '' });
+  const twice = run(['check', '-', '-'], REPO, '');
   t.equal(twice.status, 2);
   t.match(twice.stdout, /ERROR -: standard input is given more than once/);
-  const broken = spawnSync(process.execPath, [BIN, 'check', '-'], { cwd: REPO, encoding: 'utf8', timeout: 30_000, input: 'a: [\n' });
+  const broken = run(['check', '-'], REPO, 'a: [\n');
   t.equal(broken.status, 2, 'broken YAML on standard input is an input error');
   t.match(broken.stdout, /ERROR stdin#1: not valid YAML/);
 });
