@@ -51,6 +51,7 @@ const schema = {
     preStopSleepSeconds: { type: 'integer', minimum: 0, maximum: 300 },
     terminationGracePeriodSeconds: { type: 'integer', minimum: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
+    extraEnv: { type: 'array', items: obj({ name: { type: 'string', minLength: 1 }, value: str, valueFrom: { type: 'object' } }, { required: ['name'] }) },
     events: obj({ enabled: bool, burst: { type: 'integer', minimum: 1 }, perSecond: { type: 'number', exclusiveMinimum: 0 }, unauthenticated: bool }),
     tls: obj({ minVersion: { enum: ['1.2', '1.3'] } }),
     clientAuth: obj({

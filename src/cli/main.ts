@@ -29,8 +29,10 @@ import { selftest, uninstallWebhooks } from './kube-commands.js';
 import { FORMATS, type Format, type Report, exitCode, render, summarize } from './report.js';
 import { readYamlFile } from './yaml-input.js';
 
-const USAGE = `Usage:
-  cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE] [--log-level info]
+/** Each command's synopsis and description: `cilium-guard COMMAND --help` prints one, `--help` all. */
+const COMMANDS: Record<string, { synopsis: string; description: string }> = {
+  serve: {
+    synopsis: `  cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE] [--log-level info]
                      [--tls-cert FILE --tls-key FILE] [--tls-min-version 1.3|1.2]
                      [--client-ca FILE [--client-names kube-apiserver,...]]
                      [--cert-secret NAMESPACE/NAME --cert-dns-names NAME,... [--cert-ips IP,...]
@@ -39,22 +41,8 @@ const USAGE = `Usage:
                       [--ca-overlap 5m] [--cert-check-interval 1m]]
                      [--events [--events-burst 25] [--events-per-second 5] [--events-series-interval 30s]
                       [--events-unauthenticated]]
-                     [--cluster-view [--cluster-view-namespace kube-system]]
-  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE...
-  cilium-guard audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--config FILE]
-                     [--output text|json|policyreport] [--strict] [--verbose] [--page-size 250]
-                     [--progress | --quiet]
-  cilium-guard align --talos PATCH.yaml --app APP.yaml [--app-values FILE]... [--chart-values FILE]
-                     [--config FILE] [--output text|json]
-  cilium-guard align --live [--kubeconfig FILE] [--context NAME] --app APP.yaml [--app-values FILE]...
-                     [--config FILE] [--output text|json]
-  cilium-guard align --cluster FILE --app APP.yaml [--app-values FILE]... [--config FILE] [--output text|json]
-  cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
-  cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]
-  cilium-guard healthcheck [--port 8443]
-  cilium-guard --version | --help
-
-serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutate, GET /healthz,
+                     [--cluster-view [--cluster-view-namespace kube-system]]`,
+    description: `serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutate, GET /healthz,
             GET /readyz; Prometheus metrics on plain HTTP at /metrics on the metrics port.
             Certificates: --tls-cert/--tls-key files (reloaded when they change); or --cert-secret,
             a Secret shared by every replica that cilium-guard fills, renews, and whose CA it
@@ -71,17 +59,32 @@ serve       Serves the admission webhook over HTTPS: POST /validate, POST /mutat
             review is answered and recorded as caller "unauthenticated", and Events are written
             only with --events-unauthenticated. Environment: PORT, HOST, METRICS_PORT,
             CILIUM_GUARD_CONFIG, TLS_CERT_FILE, TLS_KEY_FILE, TLS_MIN_VERSION, CLIENT_CA_FILE,
-            CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.
-check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
+            CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.`,
+  },
+  check: {
+    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE...`,
+    description: `check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps). --cluster FILE gives what runs: a ClusterView document, or the output of
             kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
-            Exit 0: clean; 1: violations; 2: bad input or usage.
-audit       Runs the same policy over what a cluster holds: Applications, ApplicationSets, and the
+            Exit 0: clean; 1: violations; 2: bad input or usage.`,
+  },
+  audit: {
+    synopsis: `  cilium-guard audit [--kubeconfig FILE] [--context NAME] [--namespace NS] [--config FILE]
+                     [--output text|json|policyreport] [--strict] [--verbose] [--page-size 250]
+                     [--progress | --quiet]`,
+    description: `audit       Runs the same policy over what a cluster holds: Applications, ApplicationSets, and the
             ConfigMaps named cilium-config and argocd-cm (list permission only). Text lists what
             breaks a rule (--verbose: every object); json is the full report; policyreport prints
             wgpolicyk8s.io/v1alpha2 PolicyReports for kubectl apply. Progress goes to stderr when it
-            is a terminal (--progress: always, --quiet: never). Exit codes as for check.
-align       Compares the Helm values Talos installs Cilium with (a machine-config patch whose
+            is a terminal (--progress: always, --quiet: never). Exit codes as for check.`,
+  },
+  align: {
+    synopsis: `  cilium-guard align --talos PATCH.yaml --app APP.yaml [--app-values FILE]... [--chart-values FILE]
+                     [--config FILE] [--output text|json]
+  cilium-guard align --live [--kubeconfig FILE] [--context NAME] --app APP.yaml [--app-values FILE]...
+                     [--config FILE] [--output text|json]
+  cilium-guard align --cluster FILE --app APP.yaml [--app-values FILE]... [--config FILE] [--output text|json]`,
+    description: `align       Compares the Helm values Talos installs Cilium with (a machine-config patch whose
             cluster.inlineManifests run \`cilium install\` or \`helm install|upgrade|template\`, or a
             values file) with the effective values of the Argo CD Application (or ApplicationSet
             template) that adopts it: the handoff table's settings, then every key set on either
@@ -91,12 +94,37 @@ align       Compares the Helm values Talos installs Cilium with (a machine-confi
             instead: the running cilium-agent version and the cilium-config settings Cilium cannot
             change on a running cluster (L1) beside what the Application would write, then the
             webhook's answer to the Application against what runs (L1, U1, T1, T2 and the rest).
-            Exit 0: aligned; 1: a difference; 2: unreadable input.
-uninstall   Deletes the named webhook configurations (the chart's pre-delete hook).
-selftest    Sends a known-bad and a known-good Cilium Application with dryRun=All and checks that
-            only the bad one is denied by the webhook (the chart's helm test).
-healthcheck Exit 0 when the local server answers /healthz (for container runtimes; Kubernetes uses probes).
+            Exit 0: aligned; 1: a difference; 2: unreadable input.`,
+  },
+  uninstall: {
+    synopsis: `  cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]`,
+    description: `uninstall   Deletes the named webhook configurations (the chart's pre-delete hook).`,
+  },
+  selftest: {
+    synopsis: `  cilium-guard selftest --namespace NS [--webhook applications.cilium-guard.io] [--kubeconfig FILE]`,
+    description: `selftest    Sends a known-bad and a known-good Cilium Application with dryRun=All and checks that
+            only the bad one is denied by the webhook (the chart's helm test).`,
+  },
+  healthcheck: {
+    synopsis: `  cilium-guard healthcheck [--port 8443]`,
+    description: `healthcheck Exit 0 when the local server answers /healthz (for container runtimes; Kubernetes uses probes).`,
+  },
+};
+
+const USAGE = `Usage:
+${Object.values(COMMANDS).map((c) => c.synopsis).join('\n')}
+  cilium-guard --version | --help | help COMMAND | COMMAND --help
+
+${Object.values(COMMANDS).map((c) => c.description).join('\n')}
 `;
+
+/** The command being run, so a usage error can say how to get help for it. */
+let command = '';
+
+function commandUsage(name: string): string {
+  const c = COMMANDS[name]!;
+  return `Usage:\n${c.synopsis}\n\n${c.description}\n`;
+}
 
 function version(): string {
   try {
@@ -107,8 +135,10 @@ function version(): string {
   }
 }
 
+/** A usage error: one line saying what is wrong and how to get help, exit 2. */
 function fail(message: string): never {
-  process.stderr.write(`cilium-guard: ${message}\n\n${USAGE}`);
+  const help = command ? `cilium-guard ${command} --help` : 'cilium-guard --help';
+  process.stderr.write(`cilium-guard: ${message} (see '${help}')\n`);
   process.exit(2);
 }
 
@@ -653,8 +683,16 @@ async function healthcheck(argv: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
-  switch (command) {
+  const [first, ...rest] = process.argv.slice(2);
+  if (first !== undefined && Object.hasOwn(COMMANDS, first)) {
+    command = first;
+    const end = rest.indexOf('--');
+    if ((end < 0 ? rest : rest.slice(0, end)).some((a) => a === '--help' || a === '-h')) {
+      process.stdout.write(commandUsage(first));
+      return;
+    }
+  }
+  switch (first) {
     case 'serve':
       return serve(rest);
     case 'check':
@@ -673,15 +711,21 @@ async function main(): Promise<void> {
     case 'version':
       process.stdout.write(`${version()}\n`);
       return;
+    case 'help': {
+      const [topic] = rest;
+      if (topic === undefined) process.stdout.write(USAGE);
+      else if (Object.hasOwn(COMMANDS, topic)) process.stdout.write(commandUsage(topic));
+      else fail(`no help for "${topic}": commands are ${Object.keys(COMMANDS).join(', ')}`);
+      return;
+    }
     case '--help':
     case '-h':
-    case 'help':
       process.stdout.write(USAGE);
       return;
     case undefined:
       return fail('a command is required');
     default:
-      return fail(`unknown command "${command}"`);
+      return fail(`unknown command "${first}"`);
   }
 }
 

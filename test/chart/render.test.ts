@@ -118,6 +118,29 @@ t.test('the pod is hardened for Pod Security restricted and mounts a token only 
   }
 });
 
+t.test('extraEnv reaches the webhook container and both hook Jobs (an API server address where the Service IP is unreachable)', async (t) => {
+  const env = [
+    { name: 'KUBERNETES_SERVICE_HOST', value: '10.0.0.10' },
+    { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+  ];
+  for (const events of [true, false]) {
+    const r = await render({ set: { 'events.enabled': events, extraEnv: env } });
+    const c = find(r, 'Deployment').spec.template.spec.containers[0];
+    t.same(c.env.filter((e: { name: string }) => e.name !== 'POD_NAME'), env, `events ${events}: the container has extraEnv`);
+    t.equal(c.env.some((e: { name: string }) => e.name === 'POD_NAME'), events, `events ${events}: POD_NAME kept beside it`);
+    const jobs = r.docs.filter((d) => d.kind === 'Job');
+    t.equal(jobs.length, 2, 'the pre-delete Job and the helm test Job');
+    for (const job of jobs) t.same(job.spec.template.spec.containers[0].env, env, `${job.metadata.name} has extraEnv`);
+  }
+  const plain = await render({ set: { 'events.enabled': false } });
+  t.equal(find(plain, 'Deployment').spec.template.spec.containers[0].env, undefined, 'no env block without events or extraEnv');
+  const refused = await exec(helm(), ['template', 'x', CHART, '--set', 'extraEnv[0].value=x']).then(
+    () => '',
+    (err: { stderr: string }) => err.stderr,
+  );
+  t.match(refused, /missing property 'name'/, 'an EnvVar without a name is refused by the schema');
+});
+
 t.test('RBAC is exactly what src/certs, src/audit/kube-events.ts and src/cluster/view.ts use, by resource name where names are known', async (t) => {
   const r = await render();
   const role = r.docs.find((d) => d.kind === 'Role' && d.metadata.namespace === NAMESPACE && !d.metadata.annotations?.['helm.sh/hook'])!;

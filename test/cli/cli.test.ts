@@ -148,3 +148,42 @@ t.test('serve: fresh directory gets dev certificates, answers over HTTPS, drains
   t.equal(await exited, 0, 'exits cleanly after draining');
   t.match(out, /draining/);
 });
+
+t.test('help: COMMAND --help and help COMMAND print that command alone, exit 0; a wrong option is one line, exit 2', async (t) => {
+  const commands = ['serve', 'check', 'audit', 'align', 'uninstall', 'selftest', 'healthcheck'];
+  for (const command of commands) {
+    for (const args of [[command, '--help'], [command, '-h'], ['help', command], [command, '--output', 'json', '--help']]) {
+      const r = run(args);
+      t.equal(r.status, 0, `${args.join(' ')} exits 0`);
+      t.match(r.stdout, new RegExp(`^Usage:\\n  cilium-guard ${command} `), `${args.join(' ')}: ${command}'s usage`);
+      t.match(r.stdout, new RegExp(`\\n${command} +\\S`), `${args.join(' ')}: ${command}'s description`);
+      const others = commands.filter((c) => c !== command && !(command === 'align' && c === 'check'));
+      for (const other of others) t.notMatch(r.stdout, new RegExp(`cilium-guard ${other} `), `${args.join(' ')}: not ${other}'s usage`);
+      t.equal(r.stderr, '');
+    }
+  }
+  const all = run(['--help']);
+  t.equal(all.status, 0);
+  for (const command of commands) t.match(all.stdout, new RegExp(`\\n  cilium-guard ${command} `), `--help lists ${command}`);
+  t.equal(run(['help']).stdout, all.stdout, 'help alone is --help');
+
+  const wrong = run(['audit', '--bogus']);
+  t.equal(wrong.status, 2);
+  t.equal(wrong.stdout, '');
+  t.equal(wrong.stderr, "cilium-guard: Unknown option '--bogus' (see 'cilium-guard audit --help')\n", 'one line: what is wrong and where help is');
+  const missing = run(['selftest']);
+  t.equal(missing.status, 2);
+  t.equal(missing.stderr, "cilium-guard: selftest needs --namespace (see 'cilium-guard selftest --help')\n");
+  for (const [args, expected] of [
+    [['bogus'], /^cilium-guard: unknown command "bogus" \(see 'cilium-guard --help'\)\n$/],
+    [['help', 'bogus'], /^cilium-guard: no help for "bogus": commands are serve, check, audit, align, uninstall, selftest, healthcheck /],
+    [[], /^cilium-guard: a command is required \(see 'cilium-guard --help'\)\n$/],
+  ] as const) {
+    const r = run([...args]);
+    t.equal(r.status, 2, `${args.join(' ') || '(nothing)'} exits 2`);
+    t.match(r.stderr, expected);
+  }
+  const positional = run(['check', '--', '--help']);
+  t.equal(positional.status, 2, 'after --, --help is a file name, not a help request');
+  t.notMatch(positional.stdout, /^Usage:/);
+});

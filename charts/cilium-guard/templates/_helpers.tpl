@@ -166,6 +166,10 @@ containers:
         drop: ["ALL"]
       seccompProfile:
         type: RuntimeDefault
+    {{- with $root.Values.extraEnv }}
+    env:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
 {{- end -}}
 
 {{/* The cilium-config the cluster view watches: the policy's name for it. */}}
