@@ -276,6 +276,25 @@ t.test('the PodDisruptionBudget holds during a drain: the last replica is not ev
   t.equal(cu.stdout.trim(), '', 'the node is schedulable again');
 });
 
+t.test('what the node saw: Warning events of the release namespace', async (t) => {
+  const events = (await getJson(['get', 'events', '-n', NS, '--field-selector', 'type=Warning'])).items as Obj[];
+  const lines = events.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason} x${e.count ?? e.series?.count ?? 1}: ${String(e.message).slice(0, 200)}`);
+  t.comment(lines.length ? lines.join('\n') : 'no Warning events');
+  // Expected here: no cluster DNS on this node (MissingClusterDNS, by design), a startup probe that
+  // meets a process still loading, a readiness probe of a pod being stopped, and the replacement that
+  // cannot schedule on the cordoned node. Anything else (a liveness failure, a crash, a refused mount)
+  // is a problem of the chart or the image.
+  const expected = (e: Obj): boolean =>
+    e.reason === 'MissingClusterDNS' ||
+    e.reason === 'FailedScheduling' ||
+    (e.reason === 'Unhealthy' && /^(Startup probe failed: .*connection refused|Readiness probe failed)/.test(e.message));
+  t.same(
+    events.filter((e) => !expected(e)).map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`),
+    [],
+    'no unexpected Warning events',
+  );
+});
+
 t.test('helm uninstall runs the pre-delete Job and leaves no webhook configuration behind', async (t) => {
   const r = await helmRun(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '120s']);
   t.equal(r.code, 0, r.stderr);
