@@ -10,6 +10,7 @@
 // Every outcome is counted (cilium_guard_events_total{result}).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { seeDocs } from '../policy/engine.js';
 import type { Finding, PolicyRequest } from '../policy/types.js';
 
 /** What the recorder needs from the API; the real one is KubeEventSink. */
@@ -171,7 +172,9 @@ export class EventRecorder {
   }
 
   private record(regarding: KubeEvent['regarding'], f: Finding, operation: string): void {
-    const note = clipBytes(`cilium-guard denied ${operation}: [${f.rule}] ${f.message}`, NOTE_MAX_BYTES);
+    // The documentation link survives clipping: the message is shortened, never the URL.
+    const see = seeDocs(f);
+    const note = clipBytes(`cilium-guard denied ${operation}: [${f.rule}] ${f.message}`, NOTE_MAX_BYTES - Buffer.byteLength(see)) + see;
     const key = JSON.stringify([regarding.namespace, regarding.apiVersion, regarding.kind, regarding.name, f.rule, note]);
     const now = this.o.now();
     const prior = this.seen.get(key);

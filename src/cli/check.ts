@@ -8,7 +8,8 @@ import { mutate, validate } from '../policy/engine.js';
 import { isObject } from '../policy/json.js';
 import type { JsonObject, PolicyRequest } from '../policy/types.js';
 import { summarize, type ObjectReport, type Report } from './report.js';
-import { readYamlFile } from './yaml-input.js';
+import { type YamlInput, manifestFiles, readYamlFile, readYamlStream } from './yaml-input.js';
+import { stat } from 'node:fs/promises';
 
 function requestFor(object: JsonObject): PolicyRequest | string {
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
@@ -66,6 +67,7 @@ export function checkObject(object: JsonObject, source: string, config: PolicyCo
     message: f.message,
     ...(f.value !== undefined ? { value: f.value } : {}),
     ...(f.downgrade ? { downgrade: f.downgrade } : {}),
+    ...(f.docs ? { docs: f.docs } : {}),
   }));
   const uid = isObject(object.metadata) ? object.metadata.uid : undefined;
   return {
@@ -81,7 +83,53 @@ export function checkObject(object: JsonObject, source: string, config: PolicyCo
   };
 }
 
-export async function checkFiles(files: string[], config: PolicyConfig, options: { clusterFile?: string } = {}): Promise<Report> {
+/** One input of `check`: a file, a directory (walked), or `-` (standard input). */
+interface Input {
+  source: string;
+  /** Found by walking a directory: documents that are not Kubernetes objects (values files, CI configs) are skipped, not errors. */
+  walked: boolean;
+  read: () => Promise<YamlInput>;
+}
+
+async function expandInputs(args: string[], aliases: number, stdin: AsyncIterable<Buffer | string>, errors: Report['errors']): Promise<Input[]> {
+  const inputs: Input[] = [];
+  let stdinTaken = false;
+  for (const arg of args) {
+    if (arg === '-') {
+      if (stdinTaken) errors.push({ source: '-', message: 'standard input is given more than once' });
+      else inputs.push({ source: 'stdin', walked: false, read: () => readYamlStream(stdin, 'stdin', aliases) });
+      stdinTaken = true;
+      continue;
+    }
+    const isDir = await stat(arg).then((i) => i.isDirectory(), () => false);
+    if (!isDir) {
+      inputs.push({ source: arg, walked: false, read: () => readYamlFile(arg, aliases) });
+      continue;
+    }
+    let files: string[];
+    try {
+      files = await manifestFiles(arg);
+    } catch (err) {
+      errors.push({ source: arg, message: `cannot read: ${(err as Error).message}` });
+      continue;
+    }
+    if (files.length === 0) errors.push({ source: arg, message: 'no .yaml, .yml or .json file in this directory' });
+    for (const file of files) inputs.push({ source: file, walked: true, read: () => readYamlFile(file, aliases) });
+  }
+  return inputs;
+}
+
+const isManifest = (v: unknown): boolean => isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string';
+
+/**
+ * `check` over FILEs, directories (walked recursively for YAML and JSON) and `-` (standard input,
+ * e.g. `kustomize build overlays/prod | cilium-guard check -`).
+ */
+export async function checkFiles(
+  files: string[],
+  config: PolicyConfig,
+  options: { clusterFile?: string; stdin?: AsyncIterable<Buffer | string> } = {},
+): Promise<Report> {
   const objects: ObjectReport[] = [];
   const errors: Report['errors'] = [];
   const notes: string[] = [];
@@ -93,10 +141,16 @@ export async function checkFiles(files: string[], config: PolicyConfig, options:
     cluster = read;
     notes.push(describeView(read, options.clusterFile));
   }
-  for (const file of files) {
-    const input = await readYamlFile(file, config.limits.yamlAliases);
+  const inputs = await expandInputs(files, config.limits.yamlAliases, options.stdin ?? process.stdin, errors);
+  let skipped = 0;
+  for (const file of inputs) {
+    const input = await file.read();
     errors.push(...input.errors);
     for (const { source, value } of input.documents) {
+      if (file.walked && !isManifest(value)) {
+        skipped++;
+        continue;
+      }
       const items = isObject(value) && value.kind === 'List' && Array.isArray(value.items) ? value.items : [value];
       items.forEach((item, j) => {
         const where = items.length > 1 || item !== value ? `${source}[${j}]` : source;
@@ -110,5 +164,6 @@ export async function checkFiles(files: string[], config: PolicyConfig, options:
       });
     }
   }
-  return summarize('check', { inputs: files, objects, notes, errors });
+  if (skipped > 0) notes.push(`${skipped} document(s) without apiVersion and kind skipped in the directories walked (values files, CI configuration)`);
+  return summarize('check', { inputs: inputs.map((i) => i.source), objects, notes, errors });
 }

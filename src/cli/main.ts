@@ -28,6 +28,7 @@ import { parseDuration } from './duration.js';
 import { selftest, uninstallWebhooks } from './kube-commands.js';
 import { FORMATS, type Format, type Report, exitCode, render, summarize } from './report.js';
 import { readYamlFile } from './yaml-input.js';
+import { ruleCatalogue } from '../policy/rules.js';
 
 /** Each command's synopsis and description: `cilium-guard COMMAND --help` prints one, `--help` all. */
 const COMMANDS: Record<string, { synopsis: string; description: string }> = {
@@ -62,9 +63,11 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
             CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.`,
   },
   check: {
-    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE...`,
+    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE|DIR|-...`,
     description: `check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
-            ConfigMaps). --cluster FILE gives what runs: a ClusterView document, or the output of
+            ConfigMaps): files, directories (walked recursively for .yaml, .yml and .json; documents
+            without apiVersion and kind, such as values files, are skipped there) and - for standard
+            input (kustomize build overlays/prod | cilium-guard check -). --cluster FILE gives what runs: a ClusterView document, or the output of
             kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
             Exit 0: clean; 1: violations; 2: bad input or usage.`,
   },
@@ -95,6 +98,12 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
             change on a running cluster (L1) beside what the Application would write, then the
             webhook's answer to the Application against what runs (L1, U1, T1, T2 and the rest).
             Exit 0: aligned; 1: a difference; 2: unreadable input.`,
+  },
+  rules: {
+    synopsis: `  cilium-guard rules [--config FILE] [--output text|json]`,
+    description: `rules       Lists every rule: its id, what it protects, its mode under the policy (--config FILE,
+            or CILIUM_GUARD_CONFIG, or the defaults) and its documentation page (policy
+            docs.ruleURL; denials, warnings, Events and PolicyReports name the same page).`,
   },
   uninstall: {
     synopsis: `  cilium-guard uninstall [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]`,
@@ -508,6 +517,28 @@ async function policyOrExit(file: string | undefined): Promise<PolicyConfig> {
   return loaded.config;
 }
 
+async function rules(argv: string[]): Promise<void> {
+  const { values } = parseOrFail({
+    args: argv,
+    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    strict: true,
+  });
+  const output = values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') fail(`--output must be text or json, got "${output}"`);
+  const catalogue = ruleCatalogue(await policyOrExit(values.config));
+  if (output === 'json') {
+    process.stdout.write(`${JSON.stringify({ rules: catalogue }, null, 2)}\n`);
+    return;
+  }
+  const idWidth = Math.max(4, ...catalogue.map((r) => r.id.length));
+  const lines = [`${'RULE'.padEnd(idWidth)}  MODE   PROTECTS`];
+  for (const r of catalogue) {
+    lines.push(`${r.id.padEnd(idWidth)}  ${r.mode.padEnd(5)}  ${r.protects}`);
+    if (r.docs) lines.push(`${''.padEnd(idWidth)}         ${r.docs}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function check(argv: string[]): Promise<void> {
   const { values, positionals } = parseOrFail({
     args: argv,
@@ -516,7 +547,7 @@ async function check(argv: string[]): Promise<void> {
     strict: true,
   });
   const output = format(values.output);
-  if (positionals.length === 0) fail('check needs at least one FILE');
+  if (positionals.length === 0) fail('check needs at least one FILE, DIR or - (standard input)');
   const report = await checkFiles(positionals, await policyOrExit(values.config), values.cluster ? { clusterFile: values.cluster } : {});
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report, values.strict === true);
@@ -712,6 +743,8 @@ async function main(): Promise<void> {
       return audit(rest);
     case 'align':
       return alignCommand(rest);
+    case 'rules':
+      return rules(rest);
     case 'uninstall':
       return uninstall(rest);
     case 'selftest':

@@ -2,6 +2,7 @@
 // `align` between Talos and Argo CD), and its one output module: text, JSON, and (for objects)
 // wgpolicyk8s.io/v1alpha2 PolicyReports. Exit codes are decided here too, the same for all three.
 import { stringify } from 'yaml';
+import { seeDocs } from '../policy/engine.js';
 import type { Finding } from '../policy/types.js';
 
 export type Command = 'check' | 'audit' | 'align';
@@ -14,7 +15,7 @@ export interface ObjectReport {
   name: string;
   uid?: string;
   allowed: boolean;
-  findings: Array<Pick<Finding, 'rule' | 'verdict' | 'path' | 'message'> & { value?: unknown; downgrade?: string }>;
+  findings: Array<Pick<Finding, 'rule' | 'verdict' | 'path' | 'message'> & { value?: unknown; downgrade?: string; docs?: string }>;
   /** JSON Patch the mutating webhook would apply. */
   patch?: unknown[];
 }
@@ -143,7 +144,7 @@ export function renderText(report: Report, options: { showClean?: boolean } = {}
       continue;
     }
     lines.push(`${o.allowed ? 'warn ' : 'FAIL '} ${o.source} ${id}`);
-    for (const f of o.findings) lines.push(`  ${LABEL[f.verdict] ?? f.verdict} ${f.rule} ${f.path}: ${f.message}`);
+    for (const f of o.findings) lines.push(`  ${LABEL[f.verdict] ?? f.verdict} ${f.rule} ${f.path}: ${f.message}${seeDocs(f)}`);
   }
   const s = report.summary;
   if (report.command === 'align') {
@@ -224,7 +225,7 @@ export function renderPolicyReports(report: Report, now = Date.now()): Array<Rec
           result: resultOf(f.verdict),
           severity: severityOf(f.verdict),
           message: f.message,
-          properties: { path: f.path, verdict: f.verdict, ...(f.downgrade ? { downgrade: f.downgrade } : {}) },
+          properties: { path: f.path, verdict: f.verdict, ...(f.downgrade ? { downgrade: f.downgrade } : {}), ...(f.docs ? { docs: f.docs } : {}) },
         });
       }
     }

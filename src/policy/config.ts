@@ -3,6 +3,7 @@
 // the offending field. Reading the file is the CLI's job.
 import { Ajv, type ErrorObject } from 'ajv';
 import { isObject } from './json.js';
+import { DEFAULT_RULE_DOCS_URL } from './rules.js';
 import { RULE_IDS, type Mode, type RuleId } from './types.js';
 import type { YamlLimits } from './yaml11.js';
 import { DEFAULT_HELM_VERSION, HELM_VERSIONS, type HelmVersion } from './values/helm-version.js';
@@ -65,6 +66,13 @@ export interface PolicyConfig {
     /** The cluster runs Talos Linux: T1 and T2 apply. False turns the Talos profile off. */
     enabled: boolean;
   };
+  docs: {
+    /**
+     * Each rule's documentation page, `{rule}` replaced by the rule id: named in denials, warnings,
+     * Events, PolicyReports and `cilium-guard rules`. Empty: no links.
+     */
+    ruleURL: string;
+  };
   limits: {
     /** Largest Helm values string (bytes) the engine parses. */
     valuesBytes: number;
@@ -123,6 +131,7 @@ export function defaultConfig(): PolicyConfig {
     breakGlass: { groups: ['cilium-guard:break-glass'], users: [] },
     helm: { version: DEFAULT_HELM_VERSION },
     talos: { enabled: true },
+    docs: { ruleURL: DEFAULT_RULE_DOCS_URL },
     // 256 KiB: the chart's whole values.yaml (comments included) is about 160 KB and reads in ~60 ms;
     // the worst 256 KiB (one small node per line) takes ~0.7 s on the CI machine, 1 MiB ~3 s.
     limits: { valuesBytes: 256 * 1024, yamlAliases: 100, depth: 64 },
@@ -197,6 +206,11 @@ export const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: { enabled: { type: 'boolean' } },
+    },
+    docs: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { ruleURL: { type: 'string', pattern: '^$|^https?://\\S*\\{rule\\}\\S*$' } },
     },
     limits: {
       type: 'object',

@@ -15,6 +15,7 @@ import {
 import type { ClusterView } from './cluster-view.js';
 import type { PolicyConfig } from './config.js';
 import { obj, str } from './identify.js';
+import { ruleDocsURL } from './rules.js';
 import { upgradeViolations } from './upgrade.js';
 import { liveViolations } from './live.js';
 import { jsonEqual } from './json.js';
@@ -150,7 +151,8 @@ export function toFindings(
       verdict = 'break-glass';
       downgrade = 'break-glass';
     }
-    return downgrade ? { ...v, verdict, downgrade } : { ...v, verdict };
+    const docs = ruleDocsURL(v.rule, config);
+    return { ...v, verdict, ...(downgrade ? { downgrade } : {}), ...(docs ? { docs } : {}) };
   });
 }
 
@@ -161,15 +163,23 @@ function warningText(f: Finding): string {
       : f.downgrade === 'pre-existing'
         ? `[cilium-guard ${f.rule}] pre-existing, not changed by this update: `
         : `[cilium-guard ${f.rule}] `;
-  return prefix + f.message;
+  return prefix + f.message + seeDocs(f);
+}
+
+/** ` (see URL)` after a finding's message in what people read: denials, warnings, Events. */
+export function seeDocs(f: Pick<Finding, 'docs'>): string {
+  return f.docs ? ` (see ${f.docs})` : '';
 }
 
 export function decide(findings: Finding[], subject: string): Decision {
   const denials = findings.filter((f) => f.verdict === 'deny');
   const warnings = findings.filter((f) => f.verdict === 'warn' || f.verdict === 'break-glass').map(warningText);
   if (denials.length === 0) return { allowed: true, findings, warnings };
+  // The page is named once per rule, after that rule's last denial.
+  const last = new Map(denials.map((f, i) => [f.rule, i]));
   const message =
-    `cilium-guard denied ${subject}: ` + denials.map((f) => `[${f.rule}] ${f.message}`).join('; ');
+    `cilium-guard denied ${subject}: ` +
+    denials.map((f, i) => `[${f.rule}] ${f.message}${last.get(f.rule) === i ? seeDocs(f) : ''}`).join('; ');
   return { allowed: false, findings, warnings, message };
 }
 
@@ -223,7 +233,7 @@ export function mutate(req: PolicyRequest, config: PolicyConfig): Decision {
     return {
       allowed: true,
       findings: [{ ...finding, verdict: 'mutate' }],
-      warnings: [`[cilium-guard M1] added ${JSON.stringify(config.argocd.exclusion)} to resource.exclusions; Argo CD's application controller applies it without a restart (it rebuilds its cluster cache when argocd-cm changes)`],
+      warnings: [`[cilium-guard M1] added ${JSON.stringify(config.argocd.exclusion)} to resource.exclusions; Argo CD's application controller applies it without a restart (it rebuilds its cluster cache when argocd-cm changes)${seeDocs(finding)}`],
       patched: result.patched,
     };
   }

@@ -81,6 +81,8 @@ export interface Finding extends Violation {
   verdict: Verdict;
   /** Why the verdict is weaker than the rule's mode, when it is. */
   downgrade?: 'unverifiable' | 'pre-existing' | 'break-glass';
+  /** The rule's documentation page (policy `docs.ruleURL`), when links are on. */
+  docs?: string;
 }
 
 export interface Decision {

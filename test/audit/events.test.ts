@@ -224,3 +224,17 @@ t.test('KubeEventSink (client-node) aborts a call the API server never answers',
   t.equal(count('failed'), 20, 'each call was aborted by its own 200 ms signal, so every slot came back');
   t.equal(count('sent'), 0);
 });
+
+t.test("an Event's note names the rule's page, and a long message is clipped before the link, never the link", async (t) => {
+  const sink = new RecordingSink();
+  const { r } = recorder(sink);
+  const docs = 'https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R4.md';
+  r.denied(request(), [{ ...deny('R4', 'kubeProxyReplacement must stay true'), docs }]);
+  r.denied(request({ name: 'other' }), [{ ...deny('R1', 'x'.repeat(5000)), docs }]);
+  await r.drain();
+  t.equal(sink.created.length, 2);
+  t.equal(sink.created[0]!.event.note, `cilium-guard denied CREATE: [R4] kubeProxyReplacement must stay true (see ${docs})`);
+  const long = sink.created[1]!.event.note as string;
+  t.ok(Buffer.byteLength(long) <= 1024, `within the API server's 1 KiB note limit (${Buffer.byteLength(long)} bytes)`);
+  t.ok(long.endsWith(` (see ${docs})`), 'the link is whole at the end');
+});

@@ -330,3 +330,21 @@ t.test('NOTES.txt tells the user what to check', async (t) => {
   t.match(stdout, /--as-group=cilium-guard:break-glass/);
   t.match(stdout, /cilium-config.cilium-guard.io .*failurePolicy=Ignore/);
 });
+
+t.test("the ValidatingAdmissionPolicies' messages name each rule's page, from policy.docs.ruleURL", async (t) => {
+  const messages = (r: Awaited<ReturnType<typeof render>>) =>
+    r.docs
+      .filter((d) => d.kind === 'ValidatingAdmissionPolicy')
+      .flatMap((d) => d.spec.validations as Array<{ message?: string; messageExpression?: string }>)
+      .map((v) => v.message ?? v.messageExpression ?? '');
+  const byDefault = messages(await render());
+  t.equal(byDefault.length, 4, 'R1, R2, R3 and C1');
+  for (const [i, rule] of ['R1', 'R2', 'R3', 'C1'].entries()) {
+    t.match(byDefault[i], `[${rule}]`);
+    t.match(byDefault[i], `(see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/${rule}.md)`, `${rule} names its page`);
+  }
+  const moved = messages(await render({ set: { 'policy.docs.ruleURL': 'https://wiki.example.org/{rule}' } }));
+  t.match(moved[2], '(see https://wiki.example.org/R3)');
+  const off = messages(await render({ set: { 'policy.docs.ruleURL': '' } }));
+  t.notOk(off.some((m) => m.includes('(see ')), 'no links when ruleURL is empty');
+});

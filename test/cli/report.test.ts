@@ -141,3 +141,12 @@ t.test('PolicyReports: one per namespace, a result per finding and a pass per cl
   t.same(docs[0]!.toJS(), reports[0]);
   t.equal(render(summarize('audit', {}), 'policyreport'), '', 'nothing checked: no report');
 });
+
+t.test('the rule page reaches PolicyReports (properties.docs) and the text report', async (t) => {
+  const docs = 'https://docs.example.org/rules/R1.md';
+  const linked: ObjectReport = { ...denied, findings: [{ ...denied.findings[0]!, docs }] };
+  const r = summarize('audit', { objects: [linked] });
+  const [report] = renderPolicyReports(r, 0) as Array<{ results: Array<{ rule: string; properties: Record<string, string> }> }>;
+  t.same(report!.results.find((x) => x.rule === 'R1')!.properties, { path: 'spec.destination.namespace', verdict: 'deny', docs });
+  t.match(render(r, 'text'), `  DENY R1 spec.destination.namespace: must be kube-system (see ${docs})\n`);
+});

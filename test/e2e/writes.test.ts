@@ -53,7 +53,7 @@ t.test('kubectl: create, apply, patch, server-side apply and delete of Applicati
   t.equal(
     out.stderr.trim().split('\n').pop(),
     'Error from server (Forbidden): error when creating "STDIN": admission webhook "applications.cilium-guard.io" denied the request: ' +
-      'cilium-guard denied Application argocd/moved: [R1] spec.destination.namespace is "cilium", so Cilium would be installed a second time outside kube-system; set it to "kube-system"',
+      'cilium-guard denied Application argocd/moved: [R1] spec.destination.namespace is "cilium", so Cilium would be installed a second time outside kube-system; set it to "kube-system" (see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R1.md)',
   );
   t.equal(await get('application', 'moved'), null, 'nothing stored');
 

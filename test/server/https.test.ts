@@ -36,7 +36,7 @@ t.test('a denial is HTTP 200 with allowed false, code 403 and a message that say
   t.equal(verdict.code, 403);
   t.equal(
     verdict.message,
-    'admission webhook "validate.cilium-guard.io" denied the request: cilium-guard denied Application argocd/cilium: [R1] spec.destination.namespace is "cilium", so Cilium would be installed a second time outside kube-system; set it to "kube-system"',
+    'admission webhook "validate.cilium-guard.io" denied the request: cilium-guard denied Application argocd/cilium: [R1] spec.destination.namespace is "cilium", so Cilium would be installed a second time outside kube-system; set it to "kube-system" (see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R1.md)',
   );
   t.same(verdict.auditAnnotations, { 'validate.cilium-guard.io/decision': 'denied', 'validate.cilium-guard.io/rule.R1': 'deny' });
   const record = running.logs.find((l) => l.event === 'cilium-guard.audit' && l.uid === (review.request as { uid: string }).uid);

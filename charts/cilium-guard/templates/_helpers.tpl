@@ -176,3 +176,10 @@ containers:
 {{- define "cilium-guard.ciliumConfigName" -}}
 {{- (.Values.policy.cilium).configMapName | default "cilium-config" -}}
 {{- end -}}
+
+{{/* " (see URL)": a rule's documentation page (policy docs.ruleURL, {rule} replaced), as the webhook's denials name it. Args: root, rule id. */}}
+{{- define "cilium-guard.ruleDocs" -}}
+{{- $root := index . 0 -}}
+{{- $url := dig "docs" "ruleURL" "https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/{rule}.md" $root.Values.policy -}}
+{{- if $url }} (see {{ replace "{rule}" (index . 1) $url }}){{ end -}}
+{{- end -}}
