@@ -31,10 +31,11 @@ if (!existsSync(archive)) throw new Error(`no image archive at ${archive}: run n
 const WEBHOOK_MESSAGE =
   'admission webhook "applications.cilium-guard.io" denied the request: cilium-guard denied Application argocd/bad: ' +
   '[R4] kubeProxyReplacement is false at spec.source.helm.valuesObject.kubeProxyReplacement, which switches kube-proxy replacement off; ' +
-  'set kubeProxyReplacement: true (this cluster runs no kube-proxy)';
+  'set kubeProxyReplacement: true (this cluster runs no kube-proxy) (see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R4.md)';
 const VAP_MESSAGE =
   'applications.argoproj.io "moved" is forbidden: ValidatingAdmissionPolicy \'cg-cilium-guard-applications\' with binding ' +
-  '\'cg-cilium-guard-applications\' denied request: cilium-guard [R1]: spec.destination.namespace is "cilium"; the Cilium release must be rendered into kube-system';
+  '\'cg-cilium-guard-applications\' denied request: cilium-guard [R1]: spec.destination.namespace is "cilium"; the Cilium release must be rendered into kube-system ' +
+  '(see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R1.md)';
 
 const c = await startCluster();
 t.teardown(() => c.stop());
