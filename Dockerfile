@@ -3,18 +3,24 @@
 # distroless Node.js 24 LTS runtime (no shell, no package manager) as a non-root numeric user.
 # CI runs the test suite on Node 24 as well (.ci/run), the runtime this image ships.
 
-FROM node:24-bookworm-slim AS build
+# The defaults are the real bases. Where no image registry is reachable, `npm run image`
+# (scripts/image.sh) assembles local stand-ins and passes them here; nothing else changes.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test
+COPY bench ./bench
 RUN npm run build --silent \
  && npm prune --omit=dev --ignore-scripts \
- && rm -rf dist/test
+ && rm -rf dist/test dist/bench
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 LABEL org.opencontainers.image.title="cilium-guard" \
       org.opencontainers.image.description="Admission webhook that keeps a Talos cluster's Cilium safe while Argo CD manages it" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -30,6 +30,15 @@ t.test('dockerfile-utils finds nothing, and does find a planted mistake', async 
 });
 
 const froms = dockerfile.getFROMs();
+// The bases come in through build arguments declared before the first FROM (npm run image passes
+// local stand-ins); their defaults are the real bases, which is what `docker build .` uses.
+const initialArgs = new Map(dockerfile.getInitialARGs().map((a) => [a.getProperty()!.getName(), a.getProperty()!.getValue()]));
+const image = (i: number) => {
+  const raw = froms[i]!.getImage()!;
+  const resolved = raw.replace(/^\$\{(\w+)\}$/, (_, name: string) => initialArgs.get(name) ?? raw);
+  const colon = resolved.lastIndexOf(':');
+  return { raw, resolved, name: resolved.slice(0, colon), tag: resolved.slice(colon + 1) };
+};
 const instructions = dockerfile.getInstructions();
 const finalStart = froms.at(-1)!.getRange().start.line;
 const final = instructions.filter((i) => i.getRange().start.line >= finalStart);
@@ -40,17 +49,37 @@ t.test('multi-stage: build with dev dependencies, then a runtime stage without t
   t.equal(froms[0]!.getBuildStage(), 'build');
   t.match(text, /npm ci --ignore-scripts/);
   t.match(text, /npm prune --omit=dev/);
-  for (const f of froms) {
-    t.ok(f.getImageTag(), `${f.getImageName()} has a tag`);
-    t.not(f.getImageTag(), 'latest', `${f.getImageName()} is not :latest`);
+  for (const i of [0, 1]) {
+    const { name, tag } = image(i);
+    t.ok(tag, `${name} has a tag`);
+    t.not(tag, 'latest', `${name} is not :latest`);
   }
 });
 
+t.test('the build stage copies every directory tsconfig compiles, and ships none but src', async (t) => {
+  const tsconfig = JSON.parse(readFileSync(path.join(REPO, 'tsconfig.json'), 'utf8')) as { include: string[] };
+  const roots = [...new Set(tsconfig.include.map((g) => g.split('/')[0]!))];
+  const build = text.split('\n').slice(0, finalStart);
+  for (const r of roots) t.ok(build.includes(`COPY ${r} ./${r}`), `COPY ${r} (tsc fails without it)`);
+  for (const r of roots.filter((r) => r !== 'src')) t.match(text, new RegExp(`rm -rf [^\\n]*dist/${r}\\b`), `dist/${r} is removed before the copy`);
+});
+
+t.test('both bases are build arguments whose defaults are the real bases', async (t) => {
+  t.same([...initialArgs.keys()], ['BUILD_IMAGE', 'RUNTIME_IMAGE'], 'declared before the first FROM, nothing else');
+  t.equal(image(0).raw, '${BUILD_IMAGE}');
+  t.equal(image(1).raw, '${RUNTIME_IMAGE}');
+  t.equal(initialArgs.get('BUILD_IMAGE'), 'node:24-bookworm-slim');
+  t.equal(initialArgs.get('RUNTIME_IMAGE'), 'gcr.io/distroless/nodejs24-debian12:nonroot');
+  const script = readFileSync(path.join(REPO, 'scripts/image.sh'), 'utf8');
+  t.match(script, /--build-arg BUILD_IMAGE=/, 'npm run image passes its local build base');
+  t.match(script, /--build-arg RUNTIME_IMAGE=/, 'and its local runtime base');
+});
+
 t.test('the runtime is Node.js 24 LTS, distroless (no shell), and the same major in both stages', async (t) => {
-  const build = `${froms[0]!.getImageName()}:${froms[0]!.getImageTag()}`;
-  const runtime = `${froms[1]!.getImageName()}:${froms[1]!.getImageTag()}`;
+  const build = image(0).resolved;
+  const runtime = image(1).resolved;
   t.match(build, /^node:24-/);
-  t.match(runtime, /^distroless\/nodejs24-debian\d+:nonroot$/);
+  t.match(runtime, /^gcr\.io\/distroless\/nodejs24-debian\d+:nonroot$/);
   const ci = readFileSync(path.join(REPO, '.ci/run'), 'utf8');
   t.match(ci, /node@24/, '.ci/run also runs the tests on Node 24, the image runtime');
 });
