@@ -259,6 +259,7 @@ export async function startCluster(options: { onLog?: (line: string) => void } =
   const killAll = (): void => {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     sweep({ dir });
+    for (const d of created) rmSync(d, { recursive: true, force: true });
   };
   process.once('exit', killAll);
   const logs = (name?: string, lines = 40): string =>
