@@ -14,6 +14,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cg-cluster.XXXXXX")
 export CILIUM_GUARD_TEST_TMP="$work"
 bridge="${CILIUM_GUARD_TEST_BRIDGE:-cgtest0}"
 subnet="${CILIUM_GUARD_TEST_SUBNET:-10.123.45}"
+# What the kubelet writes whatever its configuration says, and the sysctls it sets: put back as found.
+host_paths=(/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni)
+created=()
+for p in "${host_paths[@]}"; do [ -e "$p" ] || created+=("$p"); done
+sysctls=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+saved=()
+for s in "${sysctls[@]}"; do saved+=("$s=$(sysctl -n "$s" 2>/dev/null)"); done
 cleanup() {
   # runc containers under each cluster's private runc root, then the shims and processes started from $work.
   for root in "$work"/*/state/runc/*; do
@@ -26,7 +33,11 @@ cleanup() {
   done
   grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge"
+  for d in /sys/fs/cgroup/*/kubepods; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
+  for p in "${created[@]}"; do rm -rf "$p"; done
+  for kv in "${saved[@]}"; do [ -n "${kv#*=}" ] && sysctl -q -w "$kv" >/dev/null 2>&1; done
   rm -rf "$work"
+  return 0
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM HUP
