@@ -113,6 +113,7 @@ const schema = {
         latencyThresholdSeconds: { type: 'number', exclusiveMinimum: 0 },
         certificateExpiryWarning: duration,
         eventsFailingThreshold: { type: 'number', minimum: 0 },
+        runbookBaseURL: { type: 'string', minLength: 1 },
       }),
       grafanaDashboard: obj({ enabled: bool, namespace: str, labels: freeMap, annotations: freeMap }),
     }),

@@ -128,7 +128,7 @@ const isManifest = (v: unknown): boolean => isObject(v) && typeof v.apiVersion =
 export async function checkFiles(
   files: string[],
   config: PolicyConfig,
-  options: { clusterFile?: string; stdin?: AsyncIterable<Buffer | string> } = {},
+  options: { clusterFile?: string; stdin?: AsyncIterable<Buffer | string>; skipNonManifests?: boolean } = {},
 ): Promise<Report> {
   const objects: ObjectReport[] = [];
   const errors: Report['errors'] = [];
@@ -147,7 +147,8 @@ export async function checkFiles(
     const input = await file.read();
     errors.push(...input.errors);
     for (const { source, value } of input.documents) {
-      if (file.walked && !isManifest(value)) {
+      // --skip-non-manifests (the pre-commit hook, which names every staged YAML file) skips them everywhere.
+      if ((file.walked || options.skipNonManifests) && !isManifest(value)) {
         skipped++;
         continue;
       }
@@ -164,6 +165,9 @@ export async function checkFiles(
       });
     }
   }
-  if (skipped > 0) notes.push(`${skipped} document(s) without apiVersion and kind skipped in the directories walked (values files, CI configuration)`);
+  if (skipped > 0) {
+    const where = options.skipNonManifests ? 'skipped (--skip-non-manifests)' : 'skipped in the directories walked';
+    notes.push(`${skipped} document(s) without apiVersion and kind ${where} (values files, CI configuration)`);
+  }
   return summarize('check', { inputs: inputs.map((i) => i.source), objects, notes, errors });
 }

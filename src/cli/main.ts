@@ -63,12 +63,15 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
             CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.`,
   },
   check: {
-    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport] [--strict] [--cluster FILE] FILE|DIR|-...`,
+    synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport|github] [--strict] [--cluster FILE]
+                     [--skip-non-manifests] FILE|DIR|-...`,
     description: `check       Runs the same policy over YAML manifests (multi-document; Applications, ApplicationSets,
             ConfigMaps): files, directories (walked recursively for .yaml, .yml and .json; documents
             without apiVersion and kind, such as values files, are skipped there) and - for standard
             input (kustomize build overlays/prod | cilium-guard check -). --cluster FILE gives what runs: a ClusterView document, or the output of
             kubectl get -n kube-system -o yaml configmap/cilium-config daemonset/cilium.
+            --skip-non-manifests skips such documents in named files too (the pre-commit hook).
+            --output github prints GitHub Actions annotations (file and line of each finding), then the text.
             Exit 0: clean; 1: violations; 2: bad input or usage.`,
   },
   audit: {
@@ -542,13 +545,22 @@ async function rules(argv: string[]): Promise<void> {
 async function check(argv: string[]): Promise<void> {
   const { values, positionals } = parseOrFail({
     args: argv,
-    options: { config: { type: 'string' }, output: { type: 'string', short: 'o' }, strict: { type: 'boolean' }, cluster: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      strict: { type: 'boolean' },
+      cluster: { type: 'string' },
+      'skip-non-manifests': { type: 'boolean' },
+    },
     allowPositionals: true,
     strict: true,
   });
   const output = format(values.output);
   if (positionals.length === 0) fail('check needs at least one FILE, DIR or - (standard input)');
-  const report = await checkFiles(positionals, await policyOrExit(values.config), values.cluster ? { clusterFile: values.cluster } : {});
+  const report = await checkFiles(positionals, await policyOrExit(values.config), {
+    ...(values.cluster ? { clusterFile: values.cluster } : {}),
+    ...(values['skip-non-manifests'] ? { skipNonManifests: true } : {}),
+  });
   process.stdout.write(render(report, output));
   process.exitCode = exitCode(report, values.strict === true);
 }
@@ -571,6 +583,7 @@ async function audit(argv: string[]): Promise<void> {
     strict: true,
   });
   const output = format(values.output);
+  if (output === 'github') fail('audit reads a cluster, not files to annotate: --output text, json or policyreport');
   const pageSize = Number(values['page-size'] ?? '250');
   if (!Number.isInteger(pageSize) || pageSize < 1) fail(`--page-size must be a positive integer, got "${values['page-size']}"`);
   const config = await policyOrExit(values.config);
@@ -612,7 +625,7 @@ async function alignCommand(argv: string[]): Promise<void> {
     strict: true,
   });
   const output = format(values.output);
-  if (output === 'policyreport') fail('align reports settings, not objects: --output text or json');
+  if (output === 'policyreport' || output === 'github') fail('align reports settings, not objects: --output text or json');
   const live = values.live === true || values.cluster !== undefined;
   if (live && values.talos) fail('align compares the Application with either --talos PATCH.yaml or what runs (--live, --cluster FILE), not both');
   if (values.live && values.cluster) fail('--live reads what runs from the cluster, --cluster FILE from a file: give one');

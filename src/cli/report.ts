@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { seeDocs } from '../policy/engine.js';
 import type { Finding } from '../policy/types.js';
+import { renderGithub } from './annotations.js';
 
 export type Command = 'check' | 'audit' | 'align';
 
@@ -252,12 +253,14 @@ export function renderPolicyReportYaml(report: Report, now = Date.now()): string
     .join('');
 }
 
-export const FORMATS = ['text', 'json', 'policyreport'] as const;
+export const FORMATS = ['text', 'json', 'policyreport', 'github'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** What the commands print: one entry point for every format. */
 export function render(report: Report, format: Format, options: { showClean?: boolean; now?: number } = {}): string {
   if (format === 'json') return renderJson(report);
   if (format === 'policyreport') return renderPolicyReportYaml(report, options.now);
+  // GitHub Actions annotations on the files `check` read (annotations.ts), then the text report.
+  if (format === 'github') return renderGithub(report, renderText(report, options));
   return renderText(report, options);
 }

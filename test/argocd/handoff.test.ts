@@ -1,7 +1,7 @@
 // Issue 17: the handoff, for real. Talos installs Cilium 1.18.1 with Helm; the real Argo CD (v3.6.1,
 // built from its Go module) adopts it at 1.18.2 through the user's ApplicationSet, with cilium-guard
 // from our chart in front of the API server. The phases run in the user's order, in one cluster, and
-// each says in its assertions what it proves (README, "The real Argo CD").
+// each says in its assertions what it proves (docs/operating/developing.md, "The real Argo CD").
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';

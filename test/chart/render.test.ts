@@ -251,6 +251,26 @@ t.test('uninstall: a pre-delete hook deletes the webhook configurations before t
   t.ok(Number(job.metadata.annotations['helm.sh/hook-weight']) > Number(role.metadata.annotations['helm.sh/hook-weight']), 'RBAC exists before the Job');
 });
 
+t.test('every alert has a runbook_url from metrics.prometheusRule.runbookBaseURL, and its page exists in docs/runbooks/', async (t) => {
+  type Alert = { alert: string; annotations: Record<string, string> };
+  const rules = (r: Awaited<ReturnType<typeof render>>) => find(r, 'PrometheusRule').spec.groups[0].rules as Alert[];
+  const base = 'https://github.com/cilium-guard/cilium-guard/blob/main/docs/runbooks/';
+  const defaults = rules(await render({ set: { 'metrics.prometheusRule.enabled': true } }));
+  t.ok(defaults.length >= 10, `${defaults.length} alerts`);
+  const pages = new Set(readdirSync(path.join(REPO, 'docs', 'runbooks')));
+  for (const alert of defaults) {
+    t.equal(alert.annotations.runbook_url, `${base}${alert.alert}.md`, `${alert.alert}: runbook_url`);
+    t.ok(pages.has(`${alert.alert}.md`), `docs/runbooks/${alert.alert}.md exists`);
+    const page = readFileSync(path.join(REPO, 'docs', 'runbooks', `${alert.alert}.md`), 'utf8');
+    t.match(page, new RegExp(`^# ${alert.alert}\\b`), `${alert.alert}: the page is that alert's runbook`);
+  }
+  // The base comes from values, with or without its trailing slash.
+  for (const own of ['https://wiki.example.com/runbooks', 'https://wiki.example.com/runbooks/']) {
+    const custom = rules(await render({ set: { 'metrics.prometheusRule.enabled': true, 'metrics.prometheusRule.runbookBaseURL': own } }));
+    t.ok(custom.every((a) => a.annotations.runbook_url === `https://wiki.example.com/runbooks/${a.alert}.md`), `base ${own}`);
+  }
+});
+
 t.test('options: hostNetwork, priorityClassName, NetworkPolicy, ServiceMonitor, PrometheusRule, url mode', async (t) => {
   const r = await render({ files: [path.join(CHART, 'ci/hardened-values.yaml')] });
   const pod = find(r, 'Deployment').spec.template.spec;

@@ -417,7 +417,7 @@ export async function renderJob(chart: string, job: RenderJob, home: string, hel
 /** Every rule compare() can judge: GUARDED on the render alone, L1 against a running cilium-config. */
 export type Judged = Guarded | 'L1';
 
-/** Where cilium-guard is stricter than the chart on purpose (documented in README "How the engine decides"). */
+/** Where cilium-guard is stricter than the chart on purpose (documented in docs/operating/architecture.md, "How the engine decides"). */
 export const STRICTER: Array<{ rule: Judged; when: RegExp; why: string }> = [
   { rule: 'R2', when: /\{\{/, why: 'a templated releaseName hides the name from review; Helm may render it to "cilium", we still deny' },
 ];
