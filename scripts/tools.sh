@@ -13,7 +13,11 @@
 #                                       ARGOCD_BINARY_NAME picks the controller/repo-server/applicationset),
 #                                       crds/ and config/ (Argo CD's own CRDs and default config) of that version
 #   scripts/tools.sh redis           -> prints the path of redis-server (Debian's, installed with apt-get if missing)
-#   scripts/tools.sh all             -> builds everything but argocd and redis (npm run test:argocd builds those)
+#   scripts/tools.sh node            -> prints the directory holding kubelet, kube-scheduler and
+#                                       kube-controller-manager (same Kubernetes version as kube), plus the
+#                                       pause/ sandbox image archive; installs Debian's containerd, runc, CNI
+#                                       plugins and umoci with apt-get if missing (npm run test:cluster)
+#   scripts/tools.sh all             -> builds everything but argocd, redis and node (their suites build those)
 #
 # Versions are pinned here and nowhere else.
 set -euo pipefail
@@ -93,43 +97,120 @@ build_kube() {
   if [[ ! -x "$dir/kube-apiserver" || ! -x "$dir/kubectl" ]]; then
     log "building kube-apiserver and kubectl $KUBE_VERSION from k8s.io/kubernetes (first run only, 10-20 minutes on 2 cores)"
     local work="$CACHE/kube-$KUBE_VERSION.mod"
-    rm -rf "$work" && mkdir -p "$work"
-    # k8s.io/kubernetes replaces its staging modules with ./staging/src/..., which the module zip lacks:
-    # read that replace block and point each staging module at its published v0.Y.Z instead.
-    local staging="v0.${KUBE_VERSION#v1.}"
-    local gomod
-    gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
-    {
-      echo "module cilium-guard.local/kubetools"
-      echo
-      echo "go $(sed -n 's/^go \([0-9.]*\).*/\1/p' "$gomod")"
-      echo
-      echo "require k8s.io/kubernetes $KUBE_VERSION"
-      echo
-      echo "replace ("
-      sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/[a-z0-9-]*$#\t\1 => \1 '"$staging"'#p' "$gomod"
-      echo ")"
-    } > "$work/go.mod"
-    cat > "$work/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-    (cd "$work" && go mod tidy -e >/dev/null 2>&1 || true)
+    kube_wrapper_module "$work" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
     mkdir -p "$dir.tmp"
-    # The version the binaries report (the API server's /version decides Helm's .Capabilities.KubeVersion).
-    local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-    local ldflags=""
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-    done
+    local ldflags
+    ldflags="$(kube_ldflags)"
     (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$dir.tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
     (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$dir.tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# A module that requires k8s.io/kubernetes $KUBE_VERSION and imports the given main packages.
+kube_wrapper_module() { # $1: work dir, rest: packages
+  local work="$1"; shift
+  rm -rf "$work" && mkdir -p "$work"
+  # k8s.io/kubernetes replaces its staging modules with ./staging/src/..., which the module zip lacks:
+  # read that replace block and point each staging module at its published v0.Y.Z instead.
+  local staging="v0.${KUBE_VERSION#v1.}"
+  local gomod
+  gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+  {
+    echo "module cilium-guard.local/kubetools"
+    echo
+    echo "go $(sed -n 's/^go \([0-9.]*\).*/\1/p' "$gomod")"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    echo "replace ("
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/[a-z0-9-]*$#\t\1 => \1 '"$staging"'#p' "$gomod"
+    echo ")"
+  } > "$work/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    local pkg
+    for pkg in "$@"; do printf '\t_ "%s"\n' "$pkg"; done
+    printf ')\n'
+  } > "$work/tools.go"
+  (cd "$work" && go mod tidy -e >/dev/null 2>&1 || true)
+}
+
+# The version the binaries report (the API server's /version decides Helm's .Capabilities.KubeVersion).
+kube_ldflags() {
+  local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  local ldflags="" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "$ldflags"
+}
+
+# Debian packages, installed with apt-get only when one is missing (apt-get update only then).
+apt_ensure() { # args: package names
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  log "installing ${missing[*]} from Debian (apt-get)"
+  local sudo=""
+  [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null
+  # RUNLEVEL=1 and policy-rc.d: the packages must not start their system services (containerd);
+  # the tests start their own, with private sockets and state.
+  local policy=/usr/sbin/policy-rc.d created=""
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && created=1
+  fi
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [[ -n "$created" ]] && $sudo rm -f "$policy"
+  return 0
+}
+
+# The node of npm run test:cluster: kubelet, kube-scheduler and kube-controller-manager from the same
+# k8s.io/kubernetes module as kube-apiserver (one go build, so shared packages compile once), Debian's
+# containerd 1.6, runc and CNI plugins, and a pause image built here (registries are unreachable).
+build_node() {
+  apt_ensure containerd runc containernetworking-plugins umoci gcc libc6-dev >&2
+  local dir="$CACHE/kube-node-$KUBE_VERSION"
+  if [[ ! -x "$dir/kubelet" || ! -x "$dir/kube-scheduler" || ! -x "$dir/kube-controller-manager" ]]; then
+    log "building kubelet, kube-scheduler and kube-controller-manager $KUBE_VERSION from k8s.io/kubernetes (first run only)"
+    local work="$CACHE/kube-node-$KUBE_VERSION.mod"
+    local pkgs=(k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager)
+    kube_wrapper_module "$work" "${pkgs[@]}"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    (cd "$work" && go build -trimpath -ldflags "$(kube_ldflags)" -o "$dir.tmp/" "${pkgs[@]}")
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  build_pause >/dev/null
+  echo "$dir"
+}
+
+# The sandbox ("pause") image: Kubernetes' own build/pause/linux/pause.c from the module zip, compiled
+# statically and packed with umoci into an OCI archive whose index names it localhost/pause:$PAUSE_TAG
+# (containerd's sandbox_image; `ctr -n k8s.io images import --base-name localhost/pause` keeps the tag).
+build_pause() {
+  local dir="$CACHE/pause-$KUBE_VERSION"
+  if [[ ! -f "$dir/pause.tar" ]]; then
+    log "building the pause image from k8s.io/kubernetes@$KUBE_VERSION build/pause/linux/pause.c"
+    local src
+    src="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bundle"
+    local tag
+    tag="$(sed -n 's/^TAG ?= \(.*\)$/\1/p' "$src/build/pause/Makefile")"
+    gcc -static -Os -Wall -Werror -DVERSION="v$tag-cilium-guard" -o "$dir.tmp/pause" "$src/build/pause/linux/pause.c"
+    strip "$dir.tmp/pause"
+    (cd "$dir.tmp" && umoci init --layout oci >/dev/null && umoci new --image "oci:$tag" \
+      && umoci unpack --image "oci:$tag" bundle >/dev/null \
+      && install -m 0755 pause bundle/rootfs/pause \
+      && umoci repack --image "oci:$tag" bundle \
+      && umoci config --image "oci:$tag" --config.entrypoint /pause --config.user 65535:65535 \
+      && umoci gc --layout oci)
+    (cd "$dir.tmp/oci" && tar --owner=0 --group=0 -cf ../pause.tar .)
+    echo "$tag" > "$dir.tmp/tag"
+    rm -rf "$dir.tmp/bundle" "$dir.tmp/oci"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   echo "$dir"
@@ -245,6 +326,7 @@ case "${1:-all}" in
   oracle) build_oracle ;;
   argocd) build_argocd ;;
   redis) find_redis ;;
+  node) build_node ;;
   all) build_helm_all >/dev/null; build_etcd; build_kube; fetch_crds; fetch_cilium_crds; build_oracle ;;
-  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|cilium-crds|oracle|argocd|redis|all" >&2; exit 2 ;;
+  *) echo "usage: $0 helm|helm-all|etcd|kube|crds|cilium-crds|oracle|argocd|redis|node|all" >&2; exit 2 ;;
 esac

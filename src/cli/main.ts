@@ -460,8 +460,11 @@ async function serve(argv: string[]): Promise<void> {
     events?.stop();
     clusterView?.stop();
     metricsServer.close();
-    guard.app
-      .close()
+    // Connections stay open for DRAIN_CONNECTIONS_MS first: each review they carry meanwhile is
+    // answered with `Connection: close` (see createServer), so the API server drops them cleanly
+    // instead of racing the idle close below.
+    void sleepMs(DRAIN_CONNECTIONS_MS)
+      .then(() => guard.app.close())
       .then(() => {
         logger.info('stopped');
         // A stdout that no longer drains must not keep the pod in Terminating: the exit handler
@@ -477,6 +480,14 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
+
+/**
+ * How long a stopping process keeps its connections (answering with `Connection: close`) before it
+ * closes the idle ones: inside the preStop-then-grace budget, and long enough for a busy API server
+ * to send once more on each pooled connection.
+ */
+const DRAIN_CONNECTIONS_MS = 1500;
+const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The longest a log line waits in the buffer before it is written. */
 const LOG_FLUSH_MS = 500;

@@ -212,6 +212,15 @@ export function buildServer(options: ServerOptions): GuardServer {
     });
   }
 
+  // While draining, every answer closes its connection. The API server pools webhook connections by
+  // the Service's name, not by endpoint, so it keeps sending on a kept-alive connection to a
+  // terminating pod until that connection closes. Closed by `Connection: close` after an answer, the
+  // client knows before it sends again; an idle connection the server closes can meet a review
+  // already on the wire, which the API server sees as "connection reset by peer" (a failed call).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining) reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.post('/validate', review('validate'));
   app.post('/mutate', review('mutate'));
   app.get('/healthz', async () => ({ status: 'ok' }));

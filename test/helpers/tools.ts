@@ -5,7 +5,7 @@ import { REPO } from './corpus.js';
 
 const cache = new Map<string, string>();
 
-export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'cilium-crds' | 'oracle' | 'argocd' | 'redis'): string {
+export function tool(name: 'helm' | 'helm-all' | 'etcd' | 'kube' | 'crds' | 'cilium-crds' | 'oracle' | 'argocd' | 'redis' | 'node'): string {
   let found = cache.get(name);
   if (!found) {
     found = execFileSync('bash', [path.join(REPO, 'scripts/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
