@@ -5,18 +5,19 @@
 // change, a bounded writer sends Application dry-runs and counts every answer that is not the
 // webhook's own (a failed call is a 500 "failed calling webhook" with failurePolicy Fail).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import t from 'tap';
 import { application } from '../e2e/harness.js';
 import { REPO, SHARED } from '../helpers/corpus.js';
-import { CHART, helm } from '../helpers/tools.js';
+import { CHART, helm, kubectl as kubectlBin } from '../helpers/tools.js';
 import { BRIDGE_IP, NODE_NAME, SUBNET_PREFIX, type Obj, eventually, sleep, startCluster } from './harness.js';
 
-const RELEASE = 'cg';
+// The release name the docs use, so the runbooks' commands run here as written.
+const RELEASE = 'cilium-guard';
 const NS = 'cilium-guard';
-const FULLNAME = `${RELEASE}-cilium-guard`;
+const FULLNAME = RELEASE; // the chart does not repeat its name when the release contains it
 const VALIDATING = 'applications.cilium-guard.io';
 const SELECTOR = `app.kubernetes.io/name=cilium-guard,app.kubernetes.io/instance=${RELEASE}`;
 const version = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Obj).version as string;
@@ -33,8 +34,8 @@ const WEBHOOK_MESSAGE =
   '[R4] kubeProxyReplacement is false at spec.source.helm.valuesObject.kubeProxyReplacement, which switches kube-proxy replacement off; ' +
   'set kubeProxyReplacement: true (this cluster runs no kube-proxy) (see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R4.md)';
 const VAP_MESSAGE =
-  'applications.argoproj.io "moved" is forbidden: ValidatingAdmissionPolicy \'cg-cilium-guard-applications\' with binding ' +
-  '\'cg-cilium-guard-applications\' denied request: cilium-guard [R1]: spec.destination.namespace is "cilium"; the Cilium release must be rendered into kube-system ' +
+  'applications.argoproj.io "moved" is forbidden: ValidatingAdmissionPolicy \'cilium-guard-applications\' with binding ' +
+  '\'cilium-guard-applications\' denied request: cilium-guard [R1]: spec.destination.namespace is "cilium"; the Cilium release must be rendered into kube-system ' +
   '(see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R1.md)';
 
 const c = await startCluster();
@@ -298,6 +299,49 @@ t.test('what the node saw: Warning events of the release namespace', async (t) =
     [],
     'no unexpected Warning events',
   );
+});
+
+/** Every shell line of the runbooks (docs/runbooks) that runs kubectl: the diagnosis an on-call engineer copies. */
+function runbookCommands(): Array<{ where: string; line: string }> {
+  const dir = path.join(REPO, 'docs', 'runbooks');
+  const out: Array<{ where: string; line: string }> = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+    let fence: string | null = null;
+    readFileSync(path.join(dir, file), 'utf8').split('\n').forEach((text, i) => {
+      if (text.startsWith('```')) fence = fence === null ? text.slice(3).trim() : null;
+      else if (fence !== null && /^(sh|console|bash|shell)$/.test(fence) && /^(\$ )?kubectl /.test(text)) {
+        out.push({ where: `docs/runbooks/${file}:${i + 1}`, line: text.replace(/^\$ /, '') });
+      }
+    });
+  }
+  return out;
+}
+
+t.test("the runbooks' diagnosis commands run as written against this release", async (t) => {
+  const commands = runbookCommands();
+  t.ok(commands.length >= 20, `${commands.length} kubectl lines in the runbooks`);
+  // What kubectl or the API server says when a command is wrong, not when the cluster is merely
+  // healthy (a grep that finds no error line exits 1, and that is a fine answer).
+  const wrong = /unknown (flag|shorthand flag|command)|error: (invalid|unable to|unknown|required)|the server doesn't have a resource type|Error from server \((NotFound|BadRequest|Forbidden)\)|field label not supported|cannot be handled as/i;
+  // This node has no metrics-server and no cert-manager: those two commands say so, and the runbooks
+  // say when they apply ("top" needs the metrics API; "get certificate" is for certManager mode).
+  const absentHere = (line: string, out: string) =>
+    (/ top pods /.test(line) && /Metrics API not available/.test(out)) ||
+    (/get certificate/.test(line) && /doesn't have a resource type "certificate"/.test(out));
+  const env = { ...process.env, KUBECONFIG: c.kubeconfig, PATH: `${path.dirname(kubectlBin())}${path.delimiter}${process.env.PATH ?? ''}` };
+  for (const { where, line } of commands) {
+    // stderr is captured even where the line sends it to /dev/null: that line's own redirect wins.
+    const r = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile('bash', ['-c', line], { env, timeout: 30_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0, out: `${stdout}\n${stderr}` }),
+      ),
+    );
+    if (absentHere(line, r.out)) {
+      t.pass(`${where}: ${line} (needs what this node lacks: ${r.out.trim().split('\n').pop()})`);
+      continue;
+    }
+    t.notMatch(r.out, wrong, `${where}: ${line}`, { exit: r.code, output: r.out.slice(0, 2000) });
+  }
 });
 
 t.test('helm uninstall runs the pre-delete Job and leaves no webhook configuration behind', async (t) => {
