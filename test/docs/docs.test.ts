@@ -20,6 +20,7 @@
 //     (audit, serve, align --live, uninstall, selftest, healthcheck, or any command marked
 //     `<!-- command: cluster -->`) are checked for syntax: `cilium-guard COMMAND --help` succeeds and
 //     names every option the command uses.
+// (d) The serve example (curl against a local serve) runs as written, on free ports.
 // (c) Links. Every relative link resolves to a file, and every #anchor to a heading of that file.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -588,6 +589,53 @@ t.test('certs/README.md names exactly the files npm start generates there, and o
   const ignored = (p: string) => spawnSync('git', ['check-ignore', '-q', p], { cwd: REPO }).status === 0;
   for (const f of expected) t.ok(ignored(`certs/${f}`), `certs/${f} is ignored`);
   t.notOk(ignored('certs/README.md'), 'certs/README.md is not ignored');
+});
+
+t.test("serve's local example runs as written: npm start's certificates, the review it sends, the answer it describes, the metrics", async (t) => {
+  const page = pages.find((p) => rel(p.file) === 'docs/operating/commands.md');
+  const block = page?.blocks.find((b) => b.lang === 'sh' && b.text.includes('curl --cacert'));
+  t.ok(block, 'the serve example in docs/operating/commands.md');
+  if (!block) return;
+  // The page's ports are the defaults; this test takes free ones so it never meets another run.
+  const free = async (): Promise<number> => {
+    const net = await import('node:net');
+    return new Promise((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+  };
+  const [port, metricsPort] = [await free(), await free()];
+  const cwd = mkdtempSync(path.join(tmp, 'serve-'));
+  const review = path.join(cwd, 'review.json');
+  const script = block.text.replaceAll('/tmp/review.json', review).replaceAll(':8443/', `:${port}/`).replaceAll(':9090/', `:${metricsPort}/`);
+  t.not(script, block.text, 'the example names the review file and both ports');
+  // As `npm start` runs it: the serve command in a fresh directory, which creates certs/ there.
+  const server = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort)], { cwd, stdio: 'ignore' });
+  t.teardown(() => server.kill('SIGTERM'));
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(path.join(cwd, 'certs', 'ca.crt')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  let out = spawnSync('bash', ['-e', '-c', script], { cwd, encoding: 'utf8', timeout: 20_000 });
+  for (let i = 0; out.status !== 0 && i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 250)); // until the server listens
+    out = spawnSync('bash', ['-e', '-c', script], { cwd, encoding: 'utf8', timeout: 20_000 });
+  }
+  t.equal(out.status, 0, out.status === 0 ? 'the block runs' : `the block runs: ${out.stderr}`);
+  // curl prints the answer without a newline; the metrics text follows it.
+  const answer = JSON.parse(out.stdout.slice(0, Math.max(0, out.stdout.indexOf('# HELP')) || undefined).trim()) as {
+    response: { allowed: boolean; status: { code: number; message: string } };
+  };
+  t.equal(answer.response.allowed, false, 'allowed: false, as the page says');
+  t.equal(answer.response.status.code, 403);
+  t.match(
+    answer.response.status.message,
+    'cilium-guard denied Application argocd/cilium: [R1] spec.destination.namespace is "cilium", so Cilium would be installed a second time outside kube-system; set it to "kube-system"',
+    'the R1 finding the page quotes',
+  );
+  for (const rule of ['R4.endpoint', 'T1', 'T2']) t.match(answer.response.status.message, `[${rule}] `, `and ${rule}, as the page says`);
+  t.match(out.stdout, /\n# HELP cilium_guard_/, 'the metrics endpoint answers');
+  counts.commandsRun += 3;
 });
 
 t.teardown(() => {
