@@ -20,8 +20,8 @@
 //     (audit, serve, align --live, uninstall, selftest, healthcheck, or any command marked
 //     `<!-- command: cluster -->`) are checked for syntax: `cilium-guard COMMAND --help` succeeds and
 //     names every option the command uses.
-// (d) The serve example (curl against a local serve) runs as written, on free ports.
 // (c) Links. Every relative link resolves to a file, and every #anchor to a heading of that file.
+// (d) The serve example (curl against a local serve) runs as written, on free ports.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
