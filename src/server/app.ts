@@ -38,6 +38,13 @@ export interface ServerOptions {
    */
   eventsForUnauthenticated?: boolean;
   bodyLimit?: number;
+  /**
+   * Offer HTTP/2 (ALPN h2) beside HTTP/1.1. Off by default: kube-apiserver's webhook client
+   * (k8s.io/apiserver pkg/util/webhook/client.go) pins http/1.1 for every `service` webhook and for
+   * every `url` webhook except localhost, 127.0.0.1 and [::1], so only a loopback URL webhook can
+   * negotiate h2 at all. `npm run bench:e2e` measures both.
+   */
+  http2?: boolean;
   /** Told about every denial; must return at once (the EventRecorder only enqueues). */
   events?: { denied(req: PolicyRequest, findings: Finding[]): void };
   /**
@@ -68,15 +75,19 @@ export function buildServer(options: ServerOptions): GuardServer {
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (fastify's default, a measurable cost on every review): the
     // request id goes into the few lines that are logged per request instead.
-    childLoggerFactory: (logger) => logger,
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     keepAliveTimeout: KEEP_ALIVE_MS,
     requestTimeout: 60_000,
     // Requests that arrive on an open connection while shutting down are still answered.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    ...(tlsSettings ? { https: serverOptions(options.tls!, tlsSettings) } : {}),
-  });
+    ...(tlsSettings
+      ? options.http2
+        ? { http2: true, https: { ...serverOptions(options.tls!, tlsSettings), allowHTTP1: true } }
+        : { https: serverOptions(options.tls!, tlsSettings) }
+      : {}),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (options.tls && tlsSettings) trackServer(app.server as unknown as HttpsServer, options.tls, tlsSettings);
 
   // Who is calling, once per connection: the certificate is verified at the handshake.

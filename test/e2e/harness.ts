@@ -47,6 +47,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 export interface GuardProcess {
   port: number;
+  pid: number;
   url: string;
   metricsUrl: string;
   logs: Obj[];
@@ -153,6 +154,7 @@ export async function startGuardProcess(
   const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
   return {
     port,
+    pid: child.pid!,
     url: `https://127.0.0.1:${port}`,
     metricsUrl,
     logs,
