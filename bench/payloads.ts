@@ -143,12 +143,19 @@ export function payloads(): Payload[] {
   statusNew.metadata.resourceVersion = '123457';
   statusNew.status.reconciledAt = '2026-11-25T00:03:00Z';
   statusNew.metadata.annotations = { ...(statusNew.metadata.annotations ?? {}), 'argocd.argoproj.io/refresh': 'normal' };
+  const ciliumNew = structuredClone(small);
+  ciliumNew.metadata.resourceVersion = '123457';
+  ciliumNew.spec.source.helm.valuesObject.hubble.relay.enabled = false;
   return [
     { name: 'other-spec', route: 'validate', body: review({ operation: 'UPDATE', object: otherNew, oldObject: other }), expect: 'allowed', class: 'hot' },
     { name: 'other-operation', route: 'validate', body: review({ operation: 'UPDATE', object: otherOp, oldObject: other }), expect: 'allowed', class: 'hot' },
     { name: 'status-only', route: 'validate', body: review({ operation: 'UPDATE', object: statusNew, oldObject: small }), expect: 'allowed', class: 'hot' },
-    { name: 'app-small', route: 'validate', body: review({ operation: 'UPDATE', object: small, oldObject: small }), expect: 'allowed', class: 'cilium' },
-    { name: 'app-large', route: 'validate', body: review({ operation: 'UPDATE', object: large, oldObject: oldLarge }), expect: 'allowed', class: 'cilium' },
+    // A Cilium app written back unchanged but for metadata: judged "status-only" before any rule.
+    { name: 'app-small', route: 'validate', body: review({ operation: 'UPDATE', object: small, oldObject: small }), expect: 'allowed', class: 'hot' },
+    { name: 'app-large', route: 'validate', body: review({ operation: 'UPDATE', object: large, oldObject: oldLarge }), expect: 'allowed', class: 'hot' },
+    // Full Cilium evaluations: every rule runs on the effective Helm values.
+    { name: 'cilium-create', route: 'validate', body: review({ operation: 'CREATE', object: app }), expect: 'allowed', class: 'cilium' },
+    { name: 'cilium-spec', route: 'validate', body: review({ operation: 'UPDATE', object: ciliumNew, oldObject: small }), expect: 'allowed', class: 'cilium' },
     { name: 'app-deny', route: 'validate', body: review({ operation: 'CREATE', object: deny }), expect: 'denied', class: 'reported' },
     { name: 'cilium-config', route: 'validate', body: review({ operation: 'UPDATE', object: newConfig, oldObject: config }), expect: 'allowed', class: 'cilium' },
     { name: 'argocd-cm', route: 'mutate', body: review({ operation: 'UPDATE', object: example('04-argocd-cm-needs-mutation.yaml'), oldObject: example('04-argocd-cm-needs-mutation.yaml') }), expect: 'patched', class: 'reported' },
