@@ -311,6 +311,7 @@ async function startKyverno(cp: ControlPlane, dir: string): Promise<Webhook | st
       `--serverIP=127.0.0.1:${port}`,
       `--webhookServerPort=${port}`,
       `--metricsPort=${metricsPort}`,
+      '--metricsServerIP=127.0.0.1',
       '--backgroundServiceAccountName=system:serviceaccount:kyverno:kyverno-background-controller',
       '--reportsServiceAccountName=system:serviceaccount:kyverno:kyverno-reports-controller',
       '--caSecretName=kyverno-svc.kyverno.svc.kyverno-tls-ca',
