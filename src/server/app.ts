@@ -144,11 +144,12 @@ export function buildServer(options: ServerOptions): GuardServer {
       const caller = callerFor(request);
       if (caller.kind === 'refused') return refuse(route, caller, request, reply); // the onRequest hook already did
       const callerLabel = caller.kind;
-      const end = metrics.duration.startTimer({ route });
+      const start = performance.now();
+      const end = (operation: string, verdict: string, rule: string) => metrics.duration.observe([route, operation, verdict, rule], (performance.now() - start) / 1000);
       const decoded = decodeReview(request.body);
       if (!decoded.ok) {
         metrics.errors.inc({ route, reason: 'bad_request' });
-        end({ operation: 'unknown', verdict: 'error', rule: 'none' });
+        end('unknown', 'error', 'none');
         return reply.code(400).send({ error: 'BadRequest', message: decoded.error });
       }
       const { request: admission, policy } = decoded;
@@ -158,7 +159,7 @@ export function buildServer(options: ServerOptions): GuardServer {
       const answer = encodeResponse(admission.uid, decision, route === 'mutate' ? { original: admission.object } : undefined);
       if (decision.findings.length > 0) {
         writeAudit(audit, auditRecords(route, policy, admission.uid, decision.findings, callerLabel));
-        for (const f of decision.findings) metrics.ruleResults.inc({ rule: f.rule, verdict: f.verdict, caller: callerLabel });
+        for (const f of decision.findings) metrics.ruleResults.inc([f.rule, f.verdict, callerLabel]);
       }
       const verdict = decision.skipped
         ? 'skipped'
@@ -172,7 +173,7 @@ export function buildServer(options: ServerOptions): GuardServer {
       if (!decision.allowed && (caller.kind === 'authenticated' || options.eventsForUnauthenticated === true)) {
         options.events?.denied(policy, decision.findings);
       }
-      metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict, caller: callerLabel });
+      metrics.requests.inc([route, admission.operation, admission.kind.kind, verdict, callerLabel]);
       // One line per review at debug level (who wrote what, and how), for tracing a client's writes
       // call by call; the metric above only counts them.
       if (logger.isLevelEnabled('debug')) {
@@ -199,7 +200,7 @@ export function buildServer(options: ServerOptions): GuardServer {
         );
       }
       const deciding = decision.findings.find((f) => f.verdict === 'deny') ?? decision.findings[0];
-      end({ operation: admission.operation, verdict, rule: deciding?.rule ?? 'none' });
+      end(admission.operation, verdict, deciding?.rule ?? 'none');
       return reply.send(answer);
     };
   }
