@@ -1,6 +1,38 @@
 // Prometheus metrics, served on their own plain-HTTP port and nowhere else.
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import client from 'prom-client';
+
+/**
+ * prom-client's default process metrics (collectDefaultMetrics, prom-client 15), each collector by
+ * name, all but `gc`: its PerformanceObserver takes a callback for every garbage collection, and with
+ * the image's small young generation (--max-semi-space-size=2) that is a scavenge every few reviews.
+ * Measured in-process (fastify inject, a 10 KB review, min of 5 runs): the default metrics cost
+ * 7.2 µs per review, 0.2 µs without gc. GC pauses still show in nodejs_eventloop_lag_*.
+ */
+const DEFAULT_COLLECTORS = [
+  'processCpuTotal',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
+  'processResources',
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+] as const;
+
+function collectDefaultMetricsWithoutGC(config: { register: client.Registry; prefix: string }): void {
+  const require = createRequire(import.meta.url);
+  for (const name of DEFAULT_COLLECTORS) {
+    if (name === 'processResources' && typeof (process as { getActiveResourcesInfo?: unknown }).getActiveResourcesInfo !== 'function') continue;
+    const collect = require(`prom-client/lib/metrics/${name}.js`) as (registry: client.Registry, config: object) => void;
+    collect(config.register, { eventLoopMonitoringPrecision: 10, ...config });
+  }
+}
 
 /**
  * A counter or histogram for the per-review series, exposed exactly as prom-client's own (same
@@ -125,7 +157,7 @@ export interface Metrics {
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new client.Registry();
-  if (options.processMetrics !== false) client.collectDefaultMetrics({ register: registry, prefix: 'cilium_guard_' });
+  if (options.processMetrics !== false) collectDefaultMetricsWithoutGC({ register: registry, prefix: 'cilium_guard_' });
   return {
     registry,
     requests: new FastCounter({
