@@ -31,6 +31,7 @@ import { clientCA as makeClientCA, issueClient } from '../test/helpers/client-ce
 import { REPO } from '../test/helpers/corpus.js';
 import { type ControlPlane, freePort, startControlPlane } from '../test/helpers/kube.js';
 import { type GuardProcess, type Obj, application, startGuardProcess } from '../test/e2e/harness.js';
+import { NODE_FLAGS } from './flags.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -472,7 +473,7 @@ async function main(): Promise<number> {
     const needGuard = wanted.has('guard-h1') || wanted.has('guard-h2');
     if (needGuard) {
       let t0 = performance.now();
-      const g1 = await startGuardProcess(base, port);
+      const g1 = await startGuardProcess(base, port, {}, NODE_FLAGS);
       startupMs['cilium-guard'] = performance.now() - t0;
       guards.push(g1);
       const version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
@@ -485,7 +486,7 @@ async function main(): Promise<number> {
         const port2 = await freePort();
         process.env.CILIUM_GUARD_HTTP2 = 'true';
         t0 = performance.now();
-        const g2 = await startGuardProcess(base, port2).finally(() => delete process.env.CILIUM_GUARD_HTTP2);
+        const g2 = await startGuardProcess(base, port2, {}, NODE_FLAGS).finally(() => delete process.env.CILIUM_GUARD_HTTP2);
         startupMs['cilium-guard --http2'] = performance.now() - t0;
         guards.push(g2);
         webhooks['guard-h2'] = { pid: g2.pid, version: versions['cilium-guard'], stop: () => g2.stop() };
