@@ -14,6 +14,12 @@ export interface Payload {
   body: string;
   /** What a correct answer is: checked once before the load. */
   expect: 'allowed' | 'denied' | 'patched';
+  /**
+   * What the target for it is (issue 20): `hot` (what every other app's sync and Argo CD's status
+   * writes send: at least 0.9 of the bare server), `cilium` (a full Cilium Application evaluation:
+   * at least 0.75), `reported` (rare denials and mutations: cost reported, not capped).
+   */
+  class: 'hot' | 'cilium' | 'reported';
 }
 
 type Obj = Record<string, any>;
@@ -89,6 +95,26 @@ function withStatus(app: Obj, scale: { resources: number; history: number; manag
   return out;
 }
 
+/** Another team's Helm app, as Argo CD stores it: not Cilium, so no rule reads its values. */
+function otherApp(): Obj {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: 'ingress-nginx', namespace: 'argocd', labels: { team: 'edge' }, finalizers: ['resources-finalizer.argocd.argoproj.io'] },
+    spec: {
+      project: 'edge',
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'ingress-nginx' },
+      source: {
+        repoURL: 'https://kubernetes.github.io/ingress-nginx',
+        chart: 'ingress-nginx',
+        targetRevision: '4.12.0',
+        helm: { releaseName: 'ingress-nginx', valuesObject: { controller: { replicaCount: 2, service: { type: 'LoadBalancer' }, metrics: { enabled: true } } } },
+      },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'] },
+    },
+  };
+}
+
 function review(input: Parameters<typeof makeReview>[0]): string {
   return JSON.stringify(makeReview({ uid: '7d3a1c55-0000-4000-8000-000000000001', ...input }));
 }
@@ -104,11 +130,34 @@ export function payloads(): Payload[] {
   const config = example('06-cilium-config-good.yaml') as Obj;
   const newConfig = structuredClone(config);
   newConfig.data['debug'] = 'true';
+  // The hot path: another team's app (not Cilium) whose sync changes spec or starts an operation.
+  const other = withStatus(otherApp(), { resources: 12, history: 3, managers: 2 });
+  const otherNew = structuredClone(other);
+  otherNew.metadata.resourceVersion = '123457';
+  otherNew.spec.source.targetRevision = '4.12.1';
+  const otherOp = structuredClone(other);
+  otherOp.operation = { initiatedBy: { username: 'alice' }, sync: { revision: '4.12.0', syncOptions: ['CreateNamespace=true'] } };
+  // Argo CD's status write (the CRD has no status subresource), as it arrives when the chart's
+  // matchConditions are off: only status and metadata differ.
+  const statusNew = structuredClone(small);
+  statusNew.metadata.resourceVersion = '123457';
+  statusNew.status.reconciledAt = '2026-11-25T00:03:00Z';
+  statusNew.metadata.annotations = { ...(statusNew.metadata.annotations ?? {}), 'argocd.argoproj.io/refresh': 'normal' };
+  const ciliumNew = structuredClone(small);
+  ciliumNew.metadata.resourceVersion = '123457';
+  ciliumNew.spec.source.helm.valuesObject.hubble.relay.enabled = false;
   return [
-    { name: 'app-small', route: 'validate', body: review({ operation: 'UPDATE', object: small, oldObject: small }), expect: 'allowed' },
-    { name: 'app-large', route: 'validate', body: review({ operation: 'UPDATE', object: large, oldObject: oldLarge }), expect: 'allowed' },
-    { name: 'app-deny', route: 'validate', body: review({ operation: 'CREATE', object: deny }), expect: 'denied' },
-    { name: 'cilium-config', route: 'validate', body: review({ operation: 'UPDATE', object: newConfig, oldObject: config }), expect: 'allowed' },
-    { name: 'argocd-cm', route: 'mutate', body: review({ operation: 'UPDATE', object: example('04-argocd-cm-needs-mutation.yaml'), oldObject: example('04-argocd-cm-needs-mutation.yaml') }), expect: 'patched' },
+    { name: 'other-spec', route: 'validate', body: review({ operation: 'UPDATE', object: otherNew, oldObject: other }), expect: 'allowed', class: 'hot' },
+    { name: 'other-operation', route: 'validate', body: review({ operation: 'UPDATE', object: otherOp, oldObject: other }), expect: 'allowed', class: 'hot' },
+    { name: 'status-only', route: 'validate', body: review({ operation: 'UPDATE', object: statusNew, oldObject: small }), expect: 'allowed', class: 'hot' },
+    // A Cilium app written back unchanged but for metadata: judged "status-only" before any rule.
+    { name: 'app-small', route: 'validate', body: review({ operation: 'UPDATE', object: small, oldObject: small }), expect: 'allowed', class: 'hot' },
+    { name: 'app-large', route: 'validate', body: review({ operation: 'UPDATE', object: large, oldObject: oldLarge }), expect: 'allowed', class: 'hot' },
+    // Full Cilium evaluations: every rule runs on the effective Helm values.
+    { name: 'cilium-create', route: 'validate', body: review({ operation: 'CREATE', object: app }), expect: 'allowed', class: 'cilium' },
+    { name: 'cilium-spec', route: 'validate', body: review({ operation: 'UPDATE', object: ciliumNew, oldObject: small }), expect: 'allowed', class: 'cilium' },
+    { name: 'app-deny', route: 'validate', body: review({ operation: 'CREATE', object: deny }), expect: 'denied', class: 'reported' },
+    { name: 'cilium-config', route: 'validate', body: review({ operation: 'UPDATE', object: newConfig, oldObject: config }), expect: 'allowed', class: 'cilium' },
+    { name: 'argocd-cm', route: 'mutate', body: review({ operation: 'UPDATE', object: example('04-argocd-cm-needs-mutation.yaml'), oldObject: example('04-argocd-cm-needs-mutation.yaml') }), expect: 'patched', class: 'reported' },
   ];
 }

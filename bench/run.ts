@@ -6,6 +6,10 @@
 //
 //   npm run bench [-- --duration 3] [--rounds 2] [--connections 10] [--rate 1000] [--json] [--check]
 //                 [--long [--requests 1000000]] [--cpu-prof DIR] [--only app-small,...] [--no-pin]
+//                 [--setup parser,pino,options,default,metrics]
+//
+// --setup replaces cilium-guard by the bare server plus the named pieces of cilium-guard's setup
+// (bench/bare-server.ts): how much of the gap each piece is, before any policy runs.
 //
 // Per payload: saturated rounds (throughput, CPU per request, latency under queueing), then a
 // paced round on one connection at a steady --rate that both servers keep up with (latency
@@ -40,6 +44,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     only: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    setup: { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -158,10 +163,12 @@ async function start(name: Server['name'], dir: string, certs: { cert: string; k
     name === 'bare'
       ? [...NODE_FLAGS, path.join(REPO, 'dist/bench/bare-server.js'), certs.cert, certs.key, String(port)]
       : [...NODE_FLAGS, path.join(REPO, 'dist/src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(nextPort++), '--tls-cert', certs.cert, '--tls-key', certs.key];
+  const setupOnly = name === 'cilium-guard' && args.setup !== undefined;
+  if (setupOnly) script.splice(0, script.length, ...NODE_FLAGS, path.join(REPO, 'dist/bench/bare-server.js'), certs.cert, certs.key, String(port));
   const t0 = performance.now();
   const argv = [process.execPath, ...nodeArgs, ...script];
   const pinned = PIN ? ['taskset', '-c', PIN.server, ...argv] : argv;
-  const child = spawn(pinned[0]!, pinned.slice(1), { cwd: dir, stdio: ['ignore', out, out] });
+  const child = spawn(pinned[0]!, pinned.slice(1), { cwd: dir, stdio: ['ignore', out, out], env: { ...process.env, ...(setupOnly ? { BARE_SETUP: args.setup } : {}) } });
   const deadline = t0 + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${readFileSync(path.join(dir, `${name}.log`), 'utf8').slice(-2000)}`);
@@ -285,7 +292,7 @@ async function correct(s: Server, p: Payload): Promise<void> {
   const res = await post(s.port, p);
   const verdict = judge(review, res.status, res.body, p.route === 'mutate' ? 'mutating' : 'validating');
   const got = verdict.outcome === 'allowed' && verdict.patched ? 'patched' : verdict.outcome;
-  const want = s.name === 'bare' ? 'allowed' : p.expect;
+  const want = s.name === 'bare' || args.setup !== undefined ? 'allowed' : p.expect;
   if (got !== want) throw new Error(`${s.name} answered ${p.name} with ${got}${verdict.message ? ` (${verdict.message})` : ''}, expected ${want}`);
 }
 
@@ -293,6 +300,7 @@ async function correct(s: Server, p: Payload): Promise<void> {
 
 interface Row {
   payload: string;
+  class: Payload['class'];
   route: string;
   bytes: number;
   bare: Measure;
@@ -318,9 +326,10 @@ const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 function table(r: Report): string {
-  const head = ['payload', 'route', 'size', 'bare req/s', 'guard req/s', 'ratio', 'CPU/req bare/guard', 'bare p50/p99/max', 'guard p50/p99/max', 'p99 +', 'errors'];
+  const head = ['payload', 'class', 'route', 'size', 'bare req/s', 'guard req/s', 'ratio', 'CPU/req bare/guard', 'bare p50/p99/max', 'guard p50/p99/max', 'p99 +', 'errors'];
   const body = r.rows.map((x) => [
     x.payload,
+    x.class,
     `/${x.route}`,
     `${(x.bytes / 1024).toFixed(1)} KB`,
     x.bare.rps.toFixed(0),
@@ -413,6 +422,7 @@ async function main(): Promise<number> {
       const pg = measure(paced.guard);
       rows.push({
         payload: p.name,
+        class: p.class,
         route: p.route,
         bytes: Buffer.byteLength(p.body),
         bare: b,
@@ -449,10 +459,19 @@ async function main(): Promise<number> {
     const e2eFile = path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? tmpdir(), '.cache'), 'cilium-guard', 'e2e-latency.txt');
     const e2e = existsSync(e2eFile) ? `${readFileSync(e2eFile, 'utf8')}(${e2eFile}, ${statSync(e2eFile).mtime.toISOString()})\n` : undefined;
 
-    const minRatio = Math.min(...rows.map((r) => r.ratio));
     const maxAdded = Math.max(...rows.map((r) => r.paced.p99AddedMs));
+    // Issue 20: the hot path (other apps' spec/operation updates, status-only updates) at least 0.9
+    // of the bare server, a full Cilium evaluation at least 0.75; denials and mutations are rare and
+    // leave an audit record and metrics, so their cost is reported, not capped.
+    const ratioTarget = (cls: Payload['class'], min: number, what: string): Report['targets'] => {
+      const of = rows.filter((r) => r.class === cls);
+      if (of.length === 0) return [];
+      const low = of.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+      return [{ target: `${what}: throughput at least ${min} of the bare server`, value: `lowest ${low.ratio.toFixed(2)} (${low.payload})`, met: low.ratio >= min }];
+    };
     const targets: Report['targets'] = [
-      { target: 'throughput at least 0.9 of the bare server on every payload', value: `lowest ${minRatio.toFixed(2)}`, met: minRatio >= 0.9 },
+      ...ratioTarget('hot', 0.9, 'hot path (other apps, status-only)'),
+      ...ratioTarget('cilium', 0.75, 'full Cilium evaluation'),
       { target: `p99 at most 1 ms above the bare server (at a steady ${RATE} req/s)`, value: `highest +${ms(maxAdded)}`, met: maxAdded <= 1 },
       { target: 'RSS under 100 MB at peak', value: mb(rss.guard.peak), met: rss.guard.peak < 100 * 1024 * 1024 },
       { target: 'ready in under 1 s from process start', value: ms(guard.readyMs), met: guard.readyMs < 1000 },

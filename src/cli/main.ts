@@ -35,7 +35,7 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
   serve: {
     synopsis: `  cilium-guard serve [--port 8443] [--host 0.0.0.0] [--metrics-port 9090] [--config FILE] [--log-level info]
                      [--tls-cert FILE --tls-key FILE] [--tls-min-version 1.3|1.2]
-                     [--client-ca FILE [--client-names kube-apiserver,...]]
+                     [--client-ca FILE [--client-names kube-apiserver,...]] [--http2]
                      [--cert-secret NAMESPACE/NAME --cert-dns-names NAME,... [--cert-ips IP,...]
                       [--validating-webhook NAME]... [--mutating-webhook NAME]... [--kubeconfig FILE]
                       [--ca-validity 17520h] [--cert-validity 2160h] [--renew-fraction 0.33]
@@ -58,9 +58,10 @@ const COMMANDS: Record<string, { synopsis: string; description: string }> = {
             reloaded when it changes; subject CN or DNS SAN one of --client-names, default
             kube-apiserver): other callers get 401/403; the probes need none. Without it every
             review is answered and recorded as caller "unauthenticated", and Events are written
-            only with --events-unauthenticated. Environment: PORT, HOST, METRICS_PORT,
-            CILIUM_GUARD_CONFIG, TLS_CERT_FILE, TLS_KEY_FILE, TLS_MIN_VERSION, CLIENT_CA_FILE,
-            CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true.`,
+            only with --events-unauthenticated. --http2 offers HTTP/2 beside HTTP/1.1 (the API
+            server negotiates it only for url webhooks on localhost/127.0.0.1/[::1]). Environment:
+            PORT, HOST, METRICS_PORT, CILIUM_GUARD_CONFIG, TLS_CERT_FILE, TLS_KEY_FILE, TLS_MIN_VERSION, CLIENT_CA_FILE,
+            CLIENT_NAMES, LOG_LEVEL, KUBECONFIG, CILIUM_GUARD_CLUSTER_VIEW=true, CILIUM_GUARD_HTTP2=true.`,
   },
   check: {
     synopsis: `  cilium-guard check [--config FILE] [--output text|json|policyreport|github] [--strict] [--cluster FILE]
@@ -340,6 +341,7 @@ async function serve(argv: string[]): Promise<void> {
       'client-ca': { type: 'string' },
       'client-names': { type: 'string' },
       'events-unauthenticated': { type: 'boolean' },
+      http2: { type: 'boolean' },
       'log-level': { type: 'string' },
       'cert-secret': { type: 'string' },
       'cert-dns-names': { type: 'string' },
@@ -420,6 +422,7 @@ async function serve(argv: string[]): Promise<void> {
       ...(clientCA ? { clientCA, clientNames: clientNames.length > 0 ? clientNames : DEFAULT_CLIENT_NAMES } : {}),
     },
     eventsForUnauthenticated: values['events-unauthenticated'] === true,
+    http2: values.http2 === true || /^(1|true|yes)$/i.test(process.env.CILIUM_GUARD_HTTP2 ?? ''),
     ...(events ? { events } : {}),
     ...(clusterView ? { clusterView: clusterView.cache } : {}),
   });

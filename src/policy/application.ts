@@ -290,6 +290,7 @@ function checkEndpoint(view: SourceView, config: PolicyConfig, kprIsOn: boolean)
 }
 
 const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
+const ANNOTATION_PATHS: ReadonlyArray<readonly string[]> = OBJECT_ANNOTATION_VALUES.map((dotted) => [...dotted.split('.'), SYNC_OPTIONS_ANNOTATION]);
 
 /**
  * R3 through the chart: annotation values the chart writes onto its objects' own metadata, where
@@ -298,8 +299,11 @@ const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
  */
 function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violation[] {
   const out: Violation[] = [];
-  for (const dotted of OBJECT_ANNOTATION_VALUES) {
-    const found = view.ev.get([...dotted.split('.'), SYNC_OPTIONS_ANNOTATION]);
+  for (const path of ANNOTATION_PATHS) {
+    // 30 paths per source, almost never written: a walk first, the full lookup only for a hit.
+    if (!view.ev.present(path)) continue;
+    const dotted = path.slice(0, -1).join('.');
+    const found = view.ev.get(path);
     if (found.state !== 'set') continue;
     const items = helmToString(found.value)
       .split(',')

@@ -38,6 +38,13 @@ export interface ServerOptions {
    */
   eventsForUnauthenticated?: boolean;
   bodyLimit?: number;
+  /**
+   * Offer HTTP/2 (ALPN h2) beside HTTP/1.1. Off by default: kube-apiserver's webhook client
+   * (k8s.io/apiserver pkg/util/webhook/client.go) pins http/1.1 for every `service` webhook and for
+   * every `url` webhook except localhost, 127.0.0.1 and [::1], so only a loopback URL webhook can
+   * negotiate h2 at all. `npm run bench:e2e` measures both.
+   */
+  http2?: boolean;
   /** Told about every denial; must return at once (the EventRecorder only enqueues). */
   events?: { denied(req: PolicyRequest, findings: Finding[]): void };
   /**
@@ -68,15 +75,19 @@ export function buildServer(options: ServerOptions): GuardServer {
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (fastify's default, a measurable cost on every review): the
     // request id goes into the few lines that are logged per request instead.
-    childLoggerFactory: (logger) => logger,
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     keepAliveTimeout: KEEP_ALIVE_MS,
     requestTimeout: 60_000,
     // Requests that arrive on an open connection while shutting down are still answered.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    ...(tlsSettings ? { https: serverOptions(options.tls!, tlsSettings) } : {}),
-  });
+    ...(tlsSettings
+      ? options.http2
+        ? { http2: true, https: { ...serverOptions(options.tls!, tlsSettings), allowHTTP1: true } }
+        : { https: serverOptions(options.tls!, tlsSettings) }
+      : {}),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (options.tls && tlsSettings) trackServer(app.server as unknown as HttpsServer, options.tls, tlsSettings);
 
   // Who is calling, once per connection: the certificate is verified at the handshake.
@@ -133,11 +144,12 @@ export function buildServer(options: ServerOptions): GuardServer {
       const caller = callerFor(request);
       if (caller.kind === 'refused') return refuse(route, caller, request, reply); // the onRequest hook already did
       const callerLabel = caller.kind;
-      const end = metrics.duration.startTimer({ route });
+      const start = performance.now();
+      const end = (operation: string, verdict: string, rule: string) => metrics.duration.observe([route, operation, verdict, rule], (performance.now() - start) / 1000);
       const decoded = decodeReview(request.body);
       if (!decoded.ok) {
         metrics.errors.inc({ route, reason: 'bad_request' });
-        end({ operation: 'unknown', verdict: 'error', rule: 'none' });
+        end('unknown', 'error', 'none');
         return reply.code(400).send({ error: 'BadRequest', message: decoded.error });
       }
       const { request: admission, policy } = decoded;
@@ -147,7 +159,7 @@ export function buildServer(options: ServerOptions): GuardServer {
       const answer = encodeResponse(admission.uid, decision, route === 'mutate' ? { original: admission.object } : undefined);
       if (decision.findings.length > 0) {
         writeAudit(audit, auditRecords(route, policy, admission.uid, decision.findings, callerLabel));
-        for (const f of decision.findings) metrics.ruleResults.inc({ rule: f.rule, verdict: f.verdict, caller: callerLabel });
+        for (const f of decision.findings) metrics.ruleResults.inc([f.rule, f.verdict, callerLabel]);
       }
       const verdict = decision.skipped
         ? 'skipped'
@@ -161,7 +173,7 @@ export function buildServer(options: ServerOptions): GuardServer {
       if (!decision.allowed && (caller.kind === 'authenticated' || options.eventsForUnauthenticated === true)) {
         options.events?.denied(policy, decision.findings);
       }
-      metrics.requests.inc({ route, operation: admission.operation, kind: admission.kind.kind, verdict, caller: callerLabel });
+      metrics.requests.inc([route, admission.operation, admission.kind.kind, verdict, callerLabel]);
       // One line per review at debug level (who wrote what, and how), for tracing a client's writes
       // call by call; the metric above only counts them.
       if (logger.isLevelEnabled('debug')) {
@@ -188,7 +200,7 @@ export function buildServer(options: ServerOptions): GuardServer {
         );
       }
       const deciding = decision.findings.find((f) => f.verdict === 'deny') ?? decision.findings[0];
-      end({ operation: admission.operation, verdict, rule: deciding?.rule ?? 'none' });
+      end(admission.operation, verdict, deciding?.rule ?? 'none');
       return reply.send(answer);
     };
   }
@@ -217,8 +229,9 @@ export function buildServer(options: ServerOptions): GuardServer {
   // terminating pod until that connection closes. Closed by `Connection: close` after an answer, the
   // client knows before it sends again; an idle connection the server closes can meet a review
   // already on the wire, which the API server sees as "connection reset by peer" (a failed call).
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close');
+  // HTTP/2 (`--http2`) forbids the header; its connections end with GOAWAY when the server closes.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (draining && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
     done(null, payload);
   });
   app.post('/validate', review('validate'));

@@ -47,6 +47,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 export interface GuardProcess {
   port: number;
+  pid: number;
   url: string;
   metricsUrl: string;
   logs: Obj[];
@@ -127,6 +128,8 @@ export async function startGuardProcess(
   e: { cp: ControlPlane; dir: string; rendered: Obj[]; guardKubeconfig: string; clientAuth?: { caFile: string } },
   port: number,
   override: Record<string, string> = {},
+  /** V8 flags before main.js (the benchmark passes the image's, bench/flags.ts). */
+  nodeFlags: string[] = [],
 ): Promise<GuardProcess> {
   const deployment = e.rendered.find((d) => d.kind === 'Deployment');
   const configMap = e.rendered.find((d) => d.kind === 'ConfigMap' && d.data?.['policy.yaml'] !== undefined);
@@ -148,11 +151,12 @@ export async function startGuardProcess(
   // The chart mounts the client CA at /client-ca; here it is a file in the control plane's directory.
   if (e.clientAuth) flags.set('--client-ca', e.clientAuth.caFile);
   for (const [k, v] of Object.entries(override)) flags.set(k, v);
-  const { logs, ready, exited, child } = await spawnGuard([MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)]);
+  const { logs, ready, exited, child } = await spawnGuard([...nodeFlags, MAIN, ...positional, ...[...flags].map(([k, v]) => `${k}=${v}`)]);
   const metricsUrl = String(ready.metrics);
   const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
   return {
     port,
+    pid: child.pid!,
     url: `https://127.0.0.1:${port}`,
     metricsUrl,
     logs,

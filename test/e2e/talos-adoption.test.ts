@@ -77,6 +77,7 @@ interface Judged {
 }
 
 const PREFIX = `admission webhook "${VALIDATING}" denied the request: cilium-guard denied `;
+const DOCS_SUFFIX = / \(see https:\/\/github\.com\/cilium-guard\/cilium-guard\/blob\/main\/docs\/rules\/[\w.]+\.md\)$/;
 function judged(a: ApiAnswer): Judged {
   const message = a.status >= 400 ? String(a.body.message ?? '') : '';
   const findings: Judged['findings'] = [];
@@ -85,7 +86,8 @@ function judged(a: ApiAnswer): Judged {
     const list = message.slice(message.indexOf(': [', PREFIX.length) + 2);
     for (const part of list.split(/; (?=\[[A-Z][0-9][\w.]*\] )/)) {
       const m = /^\[([A-Z][0-9][\w.]*)\] ([\s\S]*)$/.exec(part);
-      if (m) findings.push({ rule: m[1]!, text: m[2]! });
+      // Each rule's last finding names its page; the text is judged without it, the page below.
+      if (m) findings.push({ rule: m[1]!, text: m[2]!.replace(DOCS_SUFFIX, '') });
     }
   }
   const warned = a.warnings.map((w) => /^\[cilium-guard ([^\]\s]+)\]/.exec(w)?.[1]).filter((r): r is string => r !== undefined);
@@ -95,6 +97,7 @@ function judged(a: ApiAnswer): Judged {
 function expectAnswer(tt: Test, a: ApiAnswer, want: { status: number; denied: string[]; warned: string[] }, what: string): Judged {
   const j = judged(a);
   tt.same({ status: j.status, denied: j.denied, warned: j.warned }, want, what, { message: j.message, warnings: a.warnings });
+  for (const rule of new Set(j.denied)) tt.match(j.message, `(see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/${rule}.md)`, `${what}: names ${rule}'s page`);
   return j;
 }
 
@@ -245,7 +248,10 @@ t.test('Argo CD adopts it: the user\'s Application is admitted, the breaking edi
   // the previous Application too).
   const nativeCreate = await create(userApp('cilium-native-routing', EDITS['native routing']));
   expectAnswer(t, nativeCreate, { status: 201, denied: [], warned: ['L1', 'L1'] }, 'native routing: CREATE admitted with warnings');
-  const ours = nativeCreate.warnings.filter((w) => w.startsWith('[cilium-guard '));
+  const ours = nativeCreate.warnings.filter((w) => w.startsWith('[cilium-guard ')).map((w) => {
+    t.match(w, / \(see https:\/\/github\.com\/cilium-guard\/cilium-guard\/blob\/main\/docs\/rules\/L1\.md\)$/, "the warning names L1's page");
+    return w.replace(DOCS_SUFFIX, '');
+  });
   t.match(ours[0], /^\[cilium-guard L1\] this would make cilium-config routing-mode "native", not "tunnel" as in the running cilium-config; .*: set routingMode so that routing-mode stays "tunnel" unless the change is planned$/);
   t.match(ours[1], /^\[cilium-guard L1\] this would make cilium-config ipv4-native-routing-cidr "10\.244\.0\.0\/16", not unset .* as in the running cilium-config; /);
   expectAnswer(t, await update('cilium', EDITS['native routing']), { status: 200, denied: [], warned: ['L1', 'L1'] }, 'native routing: UPDATE admitted with warnings, one per setting');

@@ -31,6 +31,7 @@ export async function startGuard(
     /** Added to the serving pair: minVersion, clientCA, clientNames. */
     tls?: Omit<NonNullable<ServerOptions['tls']>, 'key' | 'cert'>;
     eventsForUnauthenticated?: boolean;
+    http2?: boolean;
   } = {},
 ): Promise<Running> {
   const certs = await testCertificates();
@@ -44,6 +45,7 @@ export async function startGuard(
     tls: { key: certs.key, cert: certs.cert, ...options.tls },
     ...(options.eventsForUnauthenticated ? { eventsForUnauthenticated: true } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.http2 ? { http2: true } : {}),
     ...(options.events ? { events: options.events } : {}),
   });
   await guard.app.listen({ port: 0, host: '127.0.0.1' });

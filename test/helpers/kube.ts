@@ -24,6 +24,8 @@ export interface ControlPlane {
   /** A kubeconfig for the given static user (see `users`), or for a bearer token. */
   kubeconfigFor(tokenOrUser: string): string;
   kubectl(args: string[], options?: { input?: string; kubeconfig?: string }): Promise<{ stdout: string; stderr: string; code: number }>;
+  /** Process ids of etcd and kube-apiserver (for the end-to-end benchmark's CPU and RSS figures). */
+  pids: { etcd: number; apiserver: number };
   stop(): Promise<void>;
 }
 
@@ -217,7 +219,7 @@ export async function startControlPlane(
       if (Date.now() > deadline) throw new Error('kube-apiserver not ready in 120 s');
       await new Promise((r2) => setTimeout(r2, 500));
     }
-    return { url, dir, kubeconfig, ca: ca.cert, adminToken, kubeconfigFor, kubectl: ctl, stop };
+    return { url, dir, kubeconfig, ca: ca.cert, adminToken, kubeconfigFor, kubectl: ctl, pids: { etcd: procs[0]!.pid!, apiserver: procs[1]!.pid! }, stop };
   } catch (err) {
     const tail = logs.slice(-30).join('');
     await stop();

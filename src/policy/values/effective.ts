@@ -47,6 +47,12 @@ export interface EffectiveValues {
   error: RenderError | null;
   /** The value of a key after every layer (chart defaults excepted), or why it cannot be known. */
   get(path: readonly Segment[]): Lookup;
+  /**
+   * Whether the visible layers put a non-null value at `path`: a walk, no lookup. get() answers
+   * `set` only where this is true, so a rule that only acts on `set` values can skip the lookup
+   * (its origin, the invisible-layer probes, the chart defaults) for every key nobody wrote.
+   */
+  present(path: readonly Segment[]): boolean;
   /** The user's values as Helm folds them (what cannot be known left out; see unknowns()). */
   tree(): JsonObject;
   /** The keys the visible layers put in the mapping at `path` (its values may still be unknown). */
@@ -426,6 +432,11 @@ class Evaluation implements EffectiveValues {
       out.push({ key: pathString(path), why: found.state === 'unknown' ? found.why : 'only known at sync time' });
     }
     return out;
+  }
+
+  present(path: readonly Segment[]): boolean {
+    const hit = walk(this.final, path);
+    return hit.found && hit.value !== null;
   }
 
   get(path: readonly Segment[]): Lookup {
