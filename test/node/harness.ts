@@ -24,6 +24,9 @@ import { generateCA, issueServing } from '../../src/certs/pki.js';
 import { issueClient } from '../helpers/client-certs.js';
 import { freePort } from '../helpers/kube.js';
 import { etcd, kubeApiserver, kubectl as kubectlPath, tool } from '../helpers/tools.js';
+import { eventually as pollUntil, sleep } from '../e2e/harness.js';
+
+export { sleep };
 
 export type Obj = Record<string, any>;
 
@@ -37,22 +40,9 @@ export const PAUSE_IMAGE_NAME = 'localhost/pause';
 /** The runc root of our containerd: `runc --root` lists and kills what the cluster runs. */
 const RUNC_ROOT_NAME = 'runc';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000, every = 500): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(every);
-  }
-}
+/** The e2e harness's poller, with this suite's longer defaults (a node and its pods are slower than one API call). */
+export const eventually = <T>(what: string, check: () => Promise<T | undefined>, ms = 60_000, every = 500): Promise<T> =>
+  pollUntil(what, check, ms, every);
 
 export interface Run {
   stdout: string;
