@@ -38,6 +38,28 @@ const VAP_MESSAGE =
   '\'cilium-guard-applications\' denied request: cilium-guard [R1]: spec.destination.namespace is "cilium"; the Cilium release must be rendered into kube-system ' +
   '(see https://github.com/cilium-guard/cilium-guard/blob/main/docs/rules/R1.md)';
 
+/**
+ * The README's install block, one command per entry (continuations joined, comments dropped): the
+ * suite runs these lines as written, adding only what this node needs (see each use).
+ */
+function readmeInstall(): string[][] {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Install\n'), readme.indexOf('\n## ', readme.indexOf('\n## Install\n') + 5));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  return block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
+    .filter(Boolean)
+    .map((l) => l.split(/\s+/));
+}
+const INSTALL = readmeInstall();
+const readmeLine = (...head: string[]): string[] => {
+  const line = INSTALL.find((l) => head.every((w, i) => l[i] === w));
+  if (!line) throw new Error(`README's install block has no "${head.join(' ')}" line`);
+  return line;
+};
+
 const c = await startCluster();
 t.teardown(() => c.stop());
 const T0 = Date.now();
@@ -121,8 +143,18 @@ function writer(maxCalls = 3000, maxMs = 240_000): Writer {
   };
 }
 
+t.test("README's install block is what this suite runs", async (t) => {
+  t.same(INSTALL.map((l) => l.slice(0, 2).join(' ')), ['npm run', 'ctr -n', 'kubectl create', 'kubectl label', 'helm install', 'helm test'], 'the commands, in order');
+  t.same(readmeLine('npm', 'run'), ['npm', 'run', 'image'], 'npm run image (this suite\'s pretest runs it)');
+  t.equal(path.basename(readmeLine('ctr').at(-1)!), path.basename(archive), 'the archive the image build wrote');
+  t.ok(readmeLine('helm', 'install').includes(`image.tag=${version}`), `image.tag is this version, ${version}`);
+});
+
 t.test('the image is in the node runtime, Argo CD CRDs and namespaces are in place', async (t) => {
-  await c.importImage(archive, IMAGE_REPO);
+  // README: `ctr -n k8s.io images import ARCHIVE` (the harness's ctr adds its socket and -n k8s.io).
+  const ctrLine = readmeLine('ctr', '-n', 'k8s.io');
+  const imported = await c.ctr([...ctrLine.slice(3, -1), archive]);
+  t.equal(imported.code, 0, `${ctrLine.join(' ')}: ${imported.stderr}`);
   const images = (await c.ctr(['images', 'ls', '-q'])).stdout.split('\n');
   t.ok(images.includes(`${IMAGE_REPO}:${version}`), `${IMAGE_REPO}:${version} imported (have: ${images.filter((i) => !i.startsWith('sha256')).join(', ')})`);
   for (const f of ['application-crd.yaml', 'applicationset-crd.yaml', 'appproject-crd.yaml']) {
@@ -130,20 +162,29 @@ t.test('the image is in the node runtime, Argo CD CRDs and namespaces are in pla
     t.equal(r.code, 0, `${f} ${r.stderr}`);
   }
   await eventually('the Application CRD', async () => ((await c.kubectl(['get', 'applications', '-n', 'default'])).code === 0 ? true : undefined), 60_000);
-  for (const ns of [NS, 'argocd']) t.equal((await c.kubectl(['create', 'namespace', ns])).code, 0);
-  const r = await c.kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+  for (const line of [readmeLine('kubectl', 'create', 'namespace'), readmeLine('kubectl', 'label', 'namespace')]) {
+    const r = await c.kubectl(line.slice(1));
+    t.equal(r.code, 0, `${line.join(' ')}: ${r.stderr}`);
+  }
+  t.equal((await c.kubectl(['create', 'namespace', 'argocd'])).code, 0);
+  // The suite's addition: `warn` too, so helm would print any Pod Security warning (asserted below).
+  const r = await c.kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/warn=restricted']);
   t.equal(r.code, 0, r.stderr);
+  t.equal((await c.kubectl(['get', 'namespace', NS, '-o', 'jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}'])).stdout, 'restricted');
 });
 
 t.test('helm install: two replicas Ready under Pod Security restricted, one bootstraps the Secret and injects the caBundle', async (t) => {
   const started = Date.now();
+  // README's helm install line as written (the chart path made absolute), plus what this node needs.
+  const install = readmeLine('helm', 'install');
+  t.same(install.slice(0, 6), ['helm', 'install', RELEASE, 'charts/cilium-guard', '-n', NS]);
   const r = await helmRun([
-    'install', RELEASE, CHART, '-n', NS,
-    '--set', `image.repository=${IMAGE_REPO}`, '--set', `image.tag=${version}`, '--set', 'image.pullPolicy=Never',
+    ...install.slice(1).map((w) => (w === 'charts/cilium-guard' ? CHART : w)),
+    // Pods here reach the API server at the bridge address, never a Service IP (the network rule).
     '--set-json', `extraEnv=${JSON.stringify([{ name: 'KUBERNETES_SERVICE_HOST', value: BRIDGE_IP }, { name: 'KUBERNETES_SERVICE_PORT', value: String(c.apiPort) }])}`,
     // The suite's only change to the defaults: a shorter preStop sleep (the mechanism is the chart's).
     '--set', 'preStopSleepSeconds=5',
-    '--wait', '--timeout', '180s',
+    '--timeout', '180s',
   ]);
   t.equal(r.code, 0, `helm install: ${r.stderr}\n${r.code !== 0 ? c.logs('kubelet', 30) : ''}`);
   t.notMatch(r.stderr, /would violate PodSecurity/, 'no Pod Security warning');
@@ -208,7 +249,9 @@ t.test('the API server calls the pods: the bad Application is refused with the e
 });
 
 t.test('helm test passes', async (t) => {
-  const r = await helmRun(['test', RELEASE, '-n', NS, '--timeout', '120s']);
+  const line = readmeLine('helm', 'test');
+  t.same(line, ['helm', 'test', RELEASE, '-n', NS], "README's helm test line");
+  const r = await helmRun([...line.slice(1), '--timeout', '120s']);
   t.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   t.match(r.stdout, /Phase:\s+Succeeded/);
 });
