@@ -2,6 +2,7 @@
 // each call aborted after `timeoutMs` so that a hung API server cannot pin a slot forever.
 // RBAC: events.k8s.io events create, patch (the chart grants exactly these).
 import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { timeoutOptions } from '../certs/kube.js';
 import type { EventSink, KubeEvent } from './events.js';
 
@@ -10,14 +11,14 @@ export class KubeEventSink implements EventSink {
 
   private constructor(
     private readonly api: k8s.EventsV1Api,
-    client: typeof k8s,
+    client: KubeClient,
     timeoutMs: number,
   ) {
     this.options = timeoutOptions(client, timeoutMs);
   }
 
   static async create(kc: k8s.KubeConfig, timeoutMs: number): Promise<KubeEventSink> {
-    const client = await import('@kubernetes/client-node');
+    const client = await import('../kube/client.js');
     return new KubeEventSink(kc.makeApiClient(client.EventsV1Api), client, timeoutMs);
   }
 

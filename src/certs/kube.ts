@@ -4,6 +4,7 @@
 // client-node is imported lazily: it costs about half a second of start-up, and only the
 // selfSigned mode and the uninstall/selftest commands need it.
 import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 
 export type WebhookKind = 'validating' | 'mutating';
 
@@ -67,7 +68,7 @@ export function describeApiError(err: unknown): string {
  * builds it): a hung API server, or a connection left half-open by a node that died, fails the call
  * after `ms` instead of pinning it, and whatever waits on it, forever.
  */
-export function timeoutOptions(client: typeof k8s, ms: number): k8s.ConfigurationOptions {
+export function timeoutOptions(client: KubeClient, ms: number): k8s.ConfigurationOptions {
   return {
     middleware: [
       {
@@ -86,7 +87,7 @@ export function timeoutOptions(client: typeof k8s, ms: number): k8s.Configuratio
 export const KUBE_CALL_TIMEOUT_MS = 10_000;
 
 export async function loadKubeConfig(kubeconfig?: string): Promise<k8s.KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubeConfig } = await import('../kube/client.js');
   const kc = new KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromDefault();
@@ -123,7 +124,7 @@ export class KubeStore implements CertStore {
     refs: WebhookRef[],
     timeoutMs = KUBE_CALL_TIMEOUT_MS,
   ): Promise<KubeStore> {
-    const client = await import('@kubernetes/client-node');
+    const client = await import('../kube/client.js');
     return new KubeStore(kc.makeApiClient(client.CoreV1Api), kc.makeApiClient(client.AdmissionregistrationV1Api), secret, refs, timeoutOptions(client, timeoutMs));
   }
 

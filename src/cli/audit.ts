@@ -3,6 +3,7 @@
 // argocd-cm, and judges each as `check` judges a file (so a Cilium config outside kube-system, or an
 // argocd-cm without the CiliumIdentity exclusion, counts too). Read-only: list verbs only.
 import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { describeApiError, statusOf } from '../certs/kube.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { isObject } from '../policy/json.js';
@@ -33,7 +34,7 @@ function continueOf(list: unknown): string | undefined {
   return typeof cont === 'string' && cont !== '' ? cont : undefined;
 }
 
-function targets(client: typeof k8s, kc: k8s.KubeConfig, namespace: string | undefined): Target[] {
+function targets(client: KubeClient, kc: k8s.KubeConfig, namespace: string | undefined): Target[] {
   const custom = kc.makeApiClient(client.CustomObjectsApi);
   const core = kc.makeApiClient(client.CoreV1Api);
   const argo = (plural: string, what: string): Target => ({
@@ -65,7 +66,7 @@ function targets(client: typeof k8s, kc: k8s.KubeConfig, namespace: string | und
  * in the policy's Cilium namespace. An error text when they cannot be read (then the live rules
  * judge without it, as the webhook does before its view is filled).
  */
-export async function readLiveView(client: typeof k8s, kc: k8s.KubeConfig, config: PolicyConfig): Promise<ClusterView | string> {
+export async function readLiveView(client: KubeClient, kc: k8s.KubeConfig, config: PolicyConfig): Promise<ClusterView | string> {
   const source = viewSource(config);
   const core = kc.makeApiClient(client.CoreV1Api);
   const apps = kc.makeApiClient(client.AppsV1Api);
@@ -85,7 +86,7 @@ export async function readLiveView(client: typeof k8s, kc: k8s.KubeConfig, confi
 }
 
 export async function auditCluster(kc: k8s.KubeConfig, config: PolicyConfig, options: AuditOptions = {}): Promise<Report> {
-  const client = await import('@kubernetes/client-node');
+  const client = await import('../kube/client.js');
   const limit = options.pageSize ?? 250;
   const cluster = kc.getCurrentCluster();
   const source = `cluster/${kc.getCurrentContext() || 'default'}`;

@@ -13,7 +13,7 @@ export async function uninstallWebhooks(
   io: CommandOutput,
   kubeconfig?: string,
 ): Promise<number> {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await import('../kube/client.js');
   const api = (await loadKubeConfig(kubeconfig)).makeApiClient(k8s.AdmissionregistrationV1Api);
   let failed = 0;
   const remove = async (kind: string, name: string, del: () => Promise<unknown>): Promise<void> => {
@@ -78,7 +78,7 @@ export function selftestApplication(namespace: string, name: string, kubeProxyRe
  * expects the webhook's denial; then a good one, expected to be admitted. Nothing is stored.
  */
 export async function selftest(options: { namespace: string; webhook: string }, io: CommandOutput, kubeconfig?: string): Promise<number> {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await import('../kube/client.js');
   const api = (await loadKubeConfig(kubeconfig)).makeApiClient(k8s.CustomObjectsApi);
   const create = (body: Record<string, unknown>): Promise<unknown> =>
     api.createNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace: options.namespace, plural: 'applications', body, dryRun: 'All' });

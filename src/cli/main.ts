@@ -140,7 +140,11 @@ function commandUsage(name: string): string {
   return `Usage:\n${c.synopsis}\n\n${c.description}\n`;
 }
 
+// Set by the bundle (scripts/bundle.mjs), which has no package.json beside it.
+declare const CILIUM_GUARD_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof CILIUM_GUARD_VERSION === 'string') return CILIUM_GUARD_VERSION;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
     return pkg.version;
@@ -681,7 +685,7 @@ async function viewFromCluster(kubeconfig: string | undefined, context: string |
     kc.setCurrentContext(context);
   }
   const from = `cluster/${kc.getCurrentContext() || 'default'}`;
-  const client = await import('@kubernetes/client-node');
+  const client = await import('../kube/client.js');
   const view = await readLiveView(client, kc, config);
   return typeof view === 'string' ? { errors: [{ source: from, message: view }], from } : { view, from };
 }

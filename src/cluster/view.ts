@@ -7,6 +7,7 @@
 // get/list/watch with resourceNames, which the API server allows for list and watch only with that
 // field selector.
 import type * as k8s from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { describeApiError, timeoutOptions } from '../certs/kube.js';
 import {
   type ClusterView,
@@ -172,7 +173,7 @@ interface Loop {
  * the API server ends or a 410 Gone needs no special path.
  */
 function runLoop(
-  client: typeof k8s,
+  client: KubeClient,
   kc: k8s.KubeConfig,
   which: ViewObject,
   cache: ClusterViewCache,
@@ -287,7 +288,7 @@ export interface LiveClusterView {
 
 /** Starts watching; returns at once. The cache fills as the API server answers. */
 export async function watchClusterView(kc: k8s.KubeConfig, source: ClusterViewSource, options: WatchOptions = {}): Promise<LiveClusterView> {
-  const client = await import('@kubernetes/client-node');
+  const client = await import('../kube/client.js');
   const cache = new ClusterViewCache(source);
   const full = {
     watchSeconds: options.watchSeconds ?? 240,
