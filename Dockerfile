@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
-# cilium-guard: build with dev dependencies, ship dist/ and production dependencies only, on a
-# distroless Node.js 24 LTS runtime (no shell, no package manager) as a non-root numeric user.
+# cilium-guard: build with dev dependencies, ship only the bundle (scripts/bundle.mjs: the CLI and the
+# production dependencies it uses, in one module and its lazily loaded chunks, with their licence
+# notices) on a distroless Node.js 24 LTS runtime (no shell, no package manager) as a non-root
+# numeric user.
 # CI runs the test suite on Node 24 as well (.ci/run), the runtime this image ships.
 
 # The defaults are the real bases. Where no image registry is reachable, `npm run image`
@@ -16,9 +18,9 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 RUN npm run build --silent \
- && npm prune --omit=dev --ignore-scripts \
- && rm -rf dist/test dist/bench
+ && find dist/bundle -name '*.map' -delete
 
 FROM ${RUNTIME_IMAGE}
 LABEL org.opencontainers.image.title="cilium-guard" \
@@ -26,14 +28,12 @@ LABEL org.opencontainers.image.title="cilium-guard" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build --chown=65532:65532 /src/package.json ./package.json
-COPY --from=build --chown=65532:65532 /src/node_modules ./node_modules
-COPY --from=build --chown=65532:65532 /src/dist ./dist
+COPY --from=build --chown=65532:65532 /src/dist/bundle ./
 USER 65532:65532
 EXPOSE 8443 9090
 # For plain container runtimes only: Kubernetes uses the chart's probes, never this.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/nodejs/bin/node", "/app/dist/src/cli/main.js", "healthcheck"]
+  CMD ["/nodejs/bin/node", "/app/cilium-guard.mjs", "healthcheck"]
 # V8 flags: bench/flags.ts says why.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/cilium-guard.mjs"]
 CMD ["serve"]

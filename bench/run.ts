@@ -162,7 +162,7 @@ async function start(name: Server['name'], dir: string, certs: { cert: string; k
   const script =
     name === 'bare'
       ? [...NODE_FLAGS, path.join(REPO, 'dist/bench/bare-server.js'), certs.cert, certs.key, String(port)]
-      : [...NODE_FLAGS, path.join(REPO, 'dist/src/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(nextPort++), '--tls-cert', certs.cert, '--tls-key', certs.key];
+      : [...NODE_FLAGS, path.join(REPO, 'dist/bundle/cilium-guard.mjs'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(nextPort++), '--tls-cert', certs.cert, '--tls-key', certs.key];
   const setupOnly = name === 'cilium-guard' && args.setup !== undefined;
   if (setupOnly) script.splice(0, script.length, ...NODE_FLAGS, path.join(REPO, 'dist/bench/bare-server.js'), certs.cert, certs.key, String(port));
   const t0 = performance.now();

@@ -48,7 +48,8 @@ t.test('multi-stage: build with dev dependencies, then a runtime stage without t
   t.equal(froms.length, 2);
   t.equal(froms[0]!.getBuildStage(), 'build');
   t.match(text, /npm ci --ignore-scripts/);
-  t.match(text, /npm prune --omit=dev/);
+  t.match(text, /npm run build/, 'the build (tsc, then the bundle)');
+  t.match(text, /COPY scripts\/bundle\.mjs /, 'with the bundle script');
   for (const i of [0, 1]) {
     const { name, tag } = image(i);
     t.ok(tag, `${name} has a tag`);
@@ -56,12 +57,13 @@ t.test('multi-stage: build with dev dependencies, then a runtime stage without t
   }
 });
 
-t.test('the build stage copies every directory tsconfig compiles, and ships none but src', async (t) => {
+t.test('the build stage copies every directory tsconfig compiles, and ships only the bundle', async (t) => {
   const tsconfig = JSON.parse(readFileSync(path.join(REPO, 'tsconfig.json'), 'utf8')) as { include: string[] };
   const roots = [...new Set(tsconfig.include.map((g) => g.split('/')[0]!))];
   const build = text.split('\n').slice(0, finalStart);
   for (const r of roots) t.ok(build.includes(`COPY ${r} ./${r}`), `COPY ${r} (tsc fails without it)`);
-  for (const r of roots.filter((r) => r !== 'src')) t.match(text, new RegExp(`rm -rf [^\\n]*dist/${r}\\b`), `dist/${r} is removed before the copy`);
+  const shipped = text.split('\n').slice(finalStart).filter((l) => l.startsWith('COPY '));
+  for (const r of roots) t.notOk(shipped.some((l) => l.includes(`/src/dist/${r}`)), `dist/${r} is not shipped`);
 });
 
 t.test('both bases are build arguments whose defaults are the real bases', async (t) => {
@@ -84,9 +86,9 @@ t.test('the runtime is Node.js 24 LTS, distroless (no shell), and the same major
   t.match(ci, /node@24/, '.ci/run also runs the tests on Node 24, the image runtime');
 });
 
-t.test('ships only dist/, production node_modules and package.json, owned by a numeric non-root user', async (t) => {
+t.test('ships only the bundle, owned by a numeric non-root user', async (t) => {
   const copies = text.split('\n').slice(finalStart).filter((l) => l.startsWith('COPY '));
-  t.same(copies.map((c) => c.split(/\s+/).at(-2)), ['/src/package.json', '/src/node_modules', '/src/dist']);
+  t.same(copies.map((c) => c.split(/\s+/).slice(-2)), [['/src/dist/bundle', './']]);
   for (const c of copies) t.match(c, /^COPY --from=build --chown=65532:65532 /);
   t.same(args('USER'), ['65532:65532']);
   t.same(args('ADD'), [], 'COPY, never ADD');
@@ -94,11 +96,11 @@ t.test('ships only dist/, production node_modules and package.json, owned by a n
 });
 
 t.test('exec-form ENTRYPOINT, CMD serve, and a HEALTHCHECK for plain container runtimes', async (t) => {
-  t.same(args('ENTRYPOINT'), [JSON.stringify(['/nodejs/bin/node', ...NODE_FLAGS, '/app/dist/src/cli/main.js']).replaceAll('","', '", "')], 'with the V8 flags the benchmark runs with');
+  t.same(args('ENTRYPOINT'), [JSON.stringify(['/nodejs/bin/node', ...NODE_FLAGS, '/app/cilium-guard.mjs']).replaceAll('","', '", "')], 'with the V8 flags the benchmark runs with');
   const start = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  t.equal(start, `node ${NODE_FLAGS.join(' ')} dist/src/cli/main.js serve`, 'npm start too');
+  t.equal(start, `node ${NODE_FLAGS.join(' ')} dist/bundle/cilium-guard.mjs serve`, 'npm start too');
   t.same(args('CMD'), ['["serve"]'], 'the chart passes `serve ...` as args');
-  t.match(args('HEALTHCHECK')[0], /CMD \["\/nodejs\/bin\/node", "\/app\/dist\/src\/cli\/main.js", "healthcheck"\]/);
+  t.match(args('HEALTHCHECK')[0], /CMD \["\/nodejs\/bin\/node", "\/app\/cilium-guard.mjs", "healthcheck"\]/);
   t.same(args('EXPOSE'), ['8443 9090']);
   const ignore = readFileSync(path.join(REPO, '.dockerignore'), 'utf8').split('\n');
   for (const p of ['node_modules', 'dist', 'certs', '.git']) t.ok(ignore.includes(p), `.dockerignore keeps ${p} out of the build context`);

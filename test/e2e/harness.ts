@@ -23,7 +23,8 @@ export const BREAK_GLASS_USER = 'oncall-bob';
 export const FULLNAME = `${RELEASE}-cilium-guard`;
 export const VALIDATING = 'applications.cilium-guard.io';
 export const CILIUM_CONFIG_WEBHOOK = 'cilium-config.cilium-guard.io';
-export const MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+// The bundle the image ships (scripts/bundle.mjs), not tsc's main.js: the suites run what users run.
+export const MAIN = path.join(REPO, 'dist', 'bundle', 'cilium-guard.mjs');
 
 export type Obj = Record<string, any>;
 
