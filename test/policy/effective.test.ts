@@ -118,3 +118,20 @@ t.test('chart defaults are the bottom layer, coalesced as Helm does', async (t) 
   const set = app({ parameters: [{ name: 'securityContext.capabilities.ciliumAgent[0]', value: 'CHOWN' }] });
   t.match(effectiveValues(set, set.spec.source, 'spec.source', { version: '4.3', limits, chartDefaults }).get(['securityContext', 'capabilities', 'ciliumAgent']), { state: 'set', value: ['CHOWN'] }, '--set list[0] against a chart default replaces the whole list');
 });
+
+t.test('lookups are cached per path, and no two paths share an answer whatever their keys hold', async (t) => {
+  const ev = view(app({ valuesObject: { a: { '0': 'key zero', '1:b': 'odd key', 'x\u0000y': 'nul key' }, l: ['first'], '1': { b: 'nested' } } }));
+  // Each asked twice, in an order where a shared cache key would hand one path another's answer.
+  const paths: Array<[Array<string | number>, unknown]> = [
+    [['a', '0'], { state: 'set', value: 'key zero' }],
+    [['a', 0], { state: 'default' }],
+    [['l', 0], { state: 'set', value: 'first' }],
+    [['l', '0'], { state: 'default' }],
+    [['a', '1:b'], { state: 'set', value: 'odd key' }],
+    [['a', '1', 'b'], { state: 'default' }],
+    [['1', 'b'], { state: 'set', value: 'nested' }],
+    [['a', 'x\u0000y'], { state: 'set', value: 'nul key' }],
+    [['a', 'x', 'y'], { state: 'default' }],
+  ];
+  for (const round of [1, 2]) for (const [p, want] of paths) t.match(ev.get(p), want, `${JSON.stringify(p)} (round ${round})`);
+});
