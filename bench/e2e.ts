@@ -32,6 +32,7 @@ import { REPO } from '../test/helpers/corpus.js';
 import { type ControlPlane, freePort, startControlPlane } from '../test/helpers/kube.js';
 import { type GuardProcess, type Obj, application, startGuardProcess } from '../test/e2e/harness.js';
 import { NODE_FLAGS } from './flags.js';
+import { generateCertificates } from '../src/certs/dev.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,8 +59,8 @@ const log = (s: string) => process.stderr.write(`[bench:e2e] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const runDeadline = Date.now() + RUN_SECONDS * 1000;
 
-type Side = 'floor' | 'vap' | 'guard-h1' | 'guard-h2' | 'kyverno';
-const ALL_SIDES: Side[] = ['floor', 'vap', 'guard-h1', 'guard-h2', 'kyverno'];
+type Side = 'floor' | 'vap' | 'webhook' | 'guard-h1' | 'guard-h2' | 'kyverno';
+const ALL_SIDES: Side[] = ['floor', 'vap', 'webhook', 'guard-h1', 'guard-h2', 'kyverno'];
 const nsOf = (s: Side) => `bench-${s}`;
 
 // --- processes -------------------------------------------------------------------------------
@@ -500,6 +501,40 @@ async function main(): Promise<number> {
         if (a.code !== 0) throw new Error(`webhook copy for guard-h2: ${a.stderr}`);
         await probe(cp, 'guard-h2', 'denied');
       }
+    }
+    if (wanted.has('webhook')) {
+      // What being a webhook at all costs, with no policy: bench/bare-server.ts (parses the review,
+      // answers allowed; cilium-guard's TLS and keep-alive settings) behind a copy of the chart's
+      // webhook (same rules, matchConditions and failurePolicy) for bench-webhook only. Whatever the
+      // API server spends encoding the review, the TLS round trip and decoding the answer shows
+      // here, so cilium-guard's own share is what it adds over this side.
+      const certs = await generateCertificates({ dnsNames: ['localhost'], ips: ['127.0.0.1'], days: 1 });
+      const certFile = path.join(cp.dir, 'bare-webhook.crt');
+      const keyFile = path.join(cp.dir, 'bare-webhook.key');
+      writeFileSync(certFile, certs.cert);
+      writeFileSync(keyFile, certs.key, { mode: 0o600 });
+      const port3 = await freePort();
+      const bare = spawn(process.execPath, [...NODE_FLAGS, path.join(REPO, 'dist/bench/bare-server.js'), certFile, keyFile, String(port3)], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const killBare = (): void => void bare.kill('SIGKILL');
+      process.once('exit', killBare);
+      const bareExited = new Promise<void>((resolve) => bare.once('exit', () => resolve()));
+      webhooks.webhook = { pid: bare.pid!, version: 'bench/bare-server.ts', stop: async () => void (bare.kill('SIGTERM'), await bareExited, process.removeListener('exit', killBare)) };
+      const config = rendered.find((d) => d.kind === 'ValidatingWebhookConfiguration')!;
+      const hook = structuredClone((config.webhooks as Obj[]).find((h) => h.name === 'applications.cilium-guard.io')!);
+      hook.clientConfig = { url: `https://127.0.0.1:${port3}/validate`, caBundle: Buffer.from(certs.caCert).toString('base64') };
+      hook.namespaceSelector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [nsOf('webhook')] }] };
+      const copy = { apiVersion: config.apiVersion, kind: config.kind, metadata: { name: `${config.metadata.name}-bare` }, webhooks: [hook] };
+      const a = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(copy) });
+      if (a.code !== 0) throw new Error(`bare webhook: ${a.stderr}`);
+      // It allows everything, so a probe cannot tell it is called: the API server's count says so.
+      const calls = async () => {
+        const m = await cp.kubectl(['get', '--raw', '/metrics']);
+        const re = new RegExp(`^apiserver_admission_webhook_admission_duration_seconds_count\\{[^}]*name="applications.cilium-guard.io"[^}]*\\} (\\d+)`, 'gm');
+        return [...m.stdout.matchAll(re)].reduce((n, x) => n + Number(x[1]), 0);
+      };
+      const before = await calls();
+      await probe(cp, 'webhook', 'allowed');
+      if ((await calls()) <= before) throw new Error('bare webhook: the API server never called it');
     }
     if (wanted.has('vap')) {
       const v2 = await render({ set: { 'webhooks.applications.namespaces': [nsOf('vap')], 'validatingAdmissionPolicy.enabled': true } });
