@@ -205,7 +205,10 @@ export function validate(req: PolicyRequest, config: PolicyConfig, options: Vali
   if (typeof found === 'string') return { allowed: true, findings: [], warnings: [], skipped: found };
 
   let previous = new Set<string>();
-  if (req.operation === 'UPDATE' && req.oldObject && found.length > 0) {
+  // The old object matters only to a certain denial (toFindings downgrades nothing else), so an
+  // update that finds none, or only warnings, is not judged twice.
+  const ratchetable = found.some((v) => v.certain && config.rules[v.rule].mode === 'deny');
+  if (req.operation === 'UPDATE' && req.oldObject && ratchetable) {
     const before = violationsFor({ ...req, object: req.oldObject }, config, req.oldObject, options);
     // Only what the old object really rendered counts: a source Argo CD ignored, or a value that
     // could not be known, was never live, so making it live is a change.
