@@ -35,5 +35,5 @@ EXPOSE 8443 9090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/nodejs/bin/node", "/app/cilium-guard.mjs", "healthcheck"]
 # V8 flags: bench/flags.ts says why.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/cilium-guard.mjs"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--heap-growing-percent=60", "/app/cilium-guard.mjs"]
 CMD ["serve"]
