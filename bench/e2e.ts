@@ -23,7 +23,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { cpus, loadavg, totalmem, type as osType, release as osRelease } from 'node:os';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NAMESPACE, applyDocs, createNamespaces, installArgoCRDs, releaseDocs, render } from '../test/helpers/chart.js';
@@ -32,6 +32,7 @@ import { REPO } from '../test/helpers/corpus.js';
 import { type ControlPlane, freePort, startControlPlane } from '../test/helpers/kube.js';
 import { type GuardProcess, type Obj, application, startGuardProcess } from '../test/e2e/harness.js';
 import { NODE_FLAGS } from './flags.js';
+import { cpuSecondsOf, machine, peakRssOf } from './proc.js';
 import { generateCertificates } from '../src/certs/dev.js';
 
 const { values: args } = parseArgs({
@@ -64,25 +65,6 @@ const ALL_SIDES: Side[] = ['floor', 'vap', 'webhook', 'guard-h1', 'guard-h2', 'k
 const nsOf = (s: Side) => `bench-${s}`;
 
 // --- processes -------------------------------------------------------------------------------
-
-/** CPU time (user + system) of a process, in seconds (from /proc, 10 ms ticks). */
-function cpuOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-/** A process's peak resident set since it started (VmHWM), in bytes. */
-function peakRssOf(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 // --- the writes ------------------------------------------------------------------------------
 
@@ -576,11 +558,11 @@ async function main(): Promise<number> {
           const hook = webhooks[s];
           const guard = s === 'guard-h1' ? guards[0] : s === 'guard-h2' ? guards[1] : undefined;
           const reviews0 = guard ? await guard.calls() : 0;
-          const cpu0 = hook ? cpuOf(hook.pid) : 0;
-          const api0 = cpuOf(cp.pids.apiserver);
+          const cpu0 = hook ? cpuSecondsOf(hook.pid) : 0;
+          const api0 = cpuSecondsOf(cp.pids.apiserver);
           const b = await block(client, nsOf(s), `c${concurrency}-r${round}`, per, concurrency);
-          a.api += cpuOf(cp.pids.apiserver) - api0;
-          if (hook) a.cpu += cpuOf(hook.pid) - cpu0;
+          a.api += cpuSecondsOf(cp.pids.apiserver) - api0;
+          if (hook) a.cpu += cpuSecondsOf(hook.pid) - cpu0;
           if (guard) a.reviews += (await guard.calls()) - reviews0;
           a.lat.push(...b.latencies);
           a.failed += b.failed;
@@ -621,18 +603,8 @@ async function main(): Promise<number> {
     if (guards[0]) peakRss['cilium-guard'] = peakRssOf(guards[0].pid);
     if (guards[1]) peakRss['cilium-guard --http2'] = peakRssOf(guards[1].pid);
     if (webhooks.kyverno) peakRss.kyverno = peakRssOf(webhooks.kyverno.pid);
-    const cpu = cpus();
     const report: Report = {
-      machine: {
-        cpu: cpu[0]?.model.trim() ?? 'unknown',
-        cores: cpu.length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        os: `${osType()} ${osRelease()}`,
-        node: process.versions.node,
-        date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
-        loadBefore,
-        loadAfter: loadavg(),
-      },
+      machine: { ...machine(), loadBefore, loadAfter: loadavg() },
       versions,
       settings: { writesPerSidePerLevel: Math.max(2, Math.ceil(WRITES / ROUNDS)) * ROUNDS, rounds: ROUNDS, mix: 'CREATE then a spec UPDATE of each app; 1 in 4 a Cilium app, the rest other apps' },
       skipped,

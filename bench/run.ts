@@ -20,7 +20,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { cpus, tmpdir, totalmem, type as osType, release as osRelease } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -28,6 +28,7 @@ import { generateCertificates } from '../src/certs/dev.js';
 import { judge } from '../test/helpers/apiserver.js';
 import { REPO } from '../test/helpers/corpus.js';
 import { NODE_FLAGS } from './flags.js';
+import { cpuSecondsOf, machine, rssOf } from './proc.js';
 import { payloads, type Payload } from './payloads.js';
 
 const { values: args } = parseArgs({
@@ -87,15 +88,6 @@ interface Server {
   rss: RssSampler;
 }
 
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** Samples a process's resident set every 20 ms; `peak` since the last reset. */
 class RssSampler {
   peak = 0;
@@ -115,15 +107,8 @@ class RssSampler {
   }
 }
 
-/** CPU time (user + system) a process has used, in milliseconds (from /proc, 10 ms ticks). */
-function cpuMsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
+/** CPU time (user + system) a process has used, in milliseconds. */
+const cpuMsOf = (pid: number): number => cpuSecondsOf(pid) * 1000;
 
 function get(port: number, urlPath: string): Promise<number> {
   return new Promise((resolve) => {
@@ -477,16 +462,8 @@ async function main(): Promise<number> {
       { target: 'ready in under 1 s from process start', value: ms(guard.readyMs), met: guard.readyMs < 1000 },
     ];
     if (long) targets.push({ target: `no RSS growth over ${long.requests} requests (under 10 MB after warm-up)`, value: mb(long.growthBytes), met: long.growthBytes < 10 * 1024 * 1024 });
-    const cpu = cpus();
     const report: Report = {
-      machine: {
-        cpu: cpu[0]?.model.trim() ?? 'unknown',
-        cores: cpu.length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        os: `${osType()} ${osRelease()}`,
-        node: process.versions.node,
-        date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
-      },
+      machine: { ...machine() },
       settings: {
         durationSeconds: DURATION,
         warmupSeconds: WARMUP,

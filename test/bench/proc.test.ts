@@ -1,0 +1,24 @@
+// The /proc readers both benchmarks report CPU and memory with.
+import t from 'tap';
+import { cpuSecondsOf, peakRssOf, rssOf } from '../../bench/proc.js';
+
+t.test('this process, read from /proc, agrees with what Node says of itself', async (t) => {
+  const cpu0 = cpuSecondsOf(process.pid);
+  const until = Date.now() + 300;
+  let x = 0;
+  while (Date.now() < until) x += Math.sqrt(x + 1);
+  t.ok(x > 0);
+  const used = cpuSecondsOf(process.pid) - cpu0;
+  t.ok(used >= 0.2 && used <= 5, `300 ms of busy work read as ${used.toFixed(2)} s of CPU`);
+  const rss = rssOf(process.pid);
+  const own = process.memoryUsage().rss;
+  t.ok(Math.abs(rss - own) < 0.2 * own, `VmRSS ${rss} within 20 % of process.memoryUsage().rss ${own}`);
+  t.ok(peakRssOf(process.pid) >= rss, 'the peak is at least the current resident set');
+});
+
+t.test('a process that is gone reads as 0, never a throw', async (t) => {
+  const none = 2 ** 22 + 12345; // above Linux's pid_max limit (2^22)
+  t.equal(cpuSecondsOf(none), 0);
+  t.equal(rssOf(none), 0);
+  t.equal(peakRssOf(none), 0);
+});
