@@ -19,6 +19,7 @@ COPY src ./src
 COPY test ./test
 COPY bench ./bench
 COPY scripts/bundle.mjs ./scripts/bundle.mjs
+COPY LICENSE ./
 RUN npm run build --silent \
  && find dist/bundle -name '*.map' -delete
 

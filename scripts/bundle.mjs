@@ -11,7 +11,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,3 +73,5 @@ if (process.argv.includes('--analyze')) {
   const { analyzeMetafile } = await import('esbuild');
   process.stdout.write(await analyzeMetafile(result.metafile, { verbose: false }));
 }
+// cilium-guard's own licence travels with it too.
+copyFileSync(path.join(REPO, 'LICENSE'), path.join(OUT, 'LICENSE'));

@@ -95,4 +95,6 @@ t.test('every bundled package travels with its licence', async (t) => {
   t.match(notices, /Apache License\s+Version 2\.0/, "with the licence texts (client-node's Apache 2.0)");
   t.match(notices, /Permission is hereby granted, free of charge/, '(and the MIT ones)');
   t.notOk(named.has('tap') || named.has('esbuild') || named.has('typescript'), 'no development dependency');
+  t.equal(readFileSync(path.join(dir, 'LICENSE'), 'utf8'), readFileSync(path.join(REPO, 'LICENSE'), 'utf8'), "and cilium-guard's own LICENSE");
+  t.match(readFileSync(path.join(REPO, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/, 'the Apache 2.0 that package.json and the chart name');
 });
