@@ -321,6 +321,30 @@ t.test('the PodDisruptionBudget holds during a drain: the last replica is not ev
   t.equal(cu.stdout.trim(), '', 'the node is schedulable again');
 });
 
+t.test("the pods use less memory than the chart requests for them", async (t) => {
+  // The scheduler reserves requests.memory, and under node memory pressure the kubelet evicts pods
+  // using more than they request first: a webhook with failurePolicy Fail must not be one of them.
+  // The replicas running now have answered the writes of the tests above; their peak resident set
+  // (VmHWM, read on the host) is compared with the request.
+  const deployment = (await getJson(['get', 'deployment', '-n', NS, '-l', SELECTOR])).items[0] as Obj;
+  const request = String(deployment.spec.template.spec.containers[0].resources.requests.memory);
+  const m = /^(\d+)Mi$/.exec(request);
+  t.ok(m, `requests.memory ${request} in Mi`);
+  const limit = Number(m?.[1] ?? 0) * 1024 * 1024;
+  const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('/app/cilium-guard.mjs');
+    } catch {
+      return false;
+    }
+  });
+  t.ok(pids.length >= 2, `both replicas found on the host (${pids.length} processes)`);
+  for (const pid of pids) {
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+    t.ok(hwm > 0 && hwm < limit, `replica pid ${pid}: peak ${(hwm / 2 ** 20).toFixed(0)} MiB, under the ${request} it requests`);
+  }
+});
+
 t.test('what the node saw: Warning events of the release namespace', async (t) => {
   const events = (await getJson(['get', 'events', '-n', NS, '--field-selector', 'type=Warning'])).items as Obj[];
   const lines = events.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason} x${e.count ?? e.series?.count ?? 1}: ${String(e.message).slice(0, 200)}`);
