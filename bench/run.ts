@@ -463,7 +463,7 @@ async function main(): Promise<number> {
     ];
     if (long) targets.push({ target: `no RSS growth over ${long.requests} requests (under 10 MB after warm-up)`, value: mb(long.growthBytes), met: long.growthBytes < 10 * 1024 * 1024 });
     const report: Report = {
-      machine: { ...machine() },
+      machine: machine(),
       settings: {
         durationSeconds: DURATION,
         warmupSeconds: WARMUP,

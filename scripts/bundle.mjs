@@ -1,14 +1,13 @@
 // Bundles the CLI (dist/src/cli/main.js, compiled by tsc) and the production dependencies it
-// reaches into one ES module, dist/src/cli/cilium-guard.mjs: what the image ships, what `npm start`,
-// the end-to-end suites and both benchmarks run.
+// reaches into dist/bundle: cilium-guard.mjs and the chunks it loads on demand. That is what the image
+// ships and what `npm start`, the end-to-end suites and both benchmarks run.
 //
 // Why: Node loads a package module by module, and @kubernetes/client-node's index loads every API
 // group and model (about 970 files, 20 MB of JavaScript) whichever few the caller uses; that was
 // about 390 ms of start-up and 50 MB of RSS in every cilium-guard process. Bundled, only what
-// src/kube/client.ts names is kept (esbuild drops the unused modules), and the whole CLI loads from
-// one file. The bundle sits next to main.js so that main.js's relative paths (package.json for
-// --version) resolve the same from both.
-import { build } from 'esbuild';
+// src/kube/client.ts names is kept (esbuild drops the unused modules). The version is built in
+// (CILIUM_GUARD_VERSION), as no package.json travels with the bundle.
+import { analyzeMetafile, build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,7 +69,6 @@ writeFileSync(
 );
 
 if (process.argv.includes('--analyze')) {
-  const { analyzeMetafile } = await import('esbuild');
   process.stdout.write(await analyzeMetafile(result.metafile, { verbose: false }));
 }
 // cilium-guard's own licence travels with it too.
