@@ -1,6 +1,7 @@
 // R1-R5, V1 and D1 on one Argo CD Application object. Every value-based rule reads one view: the
 // effective Helm values of each rendered source, computed as Argo CD and Helm compute them
 // (values/effective.ts).
+import { LRUCache } from 'lru-cache';
 import { yamlLimits, type PolicyConfig } from './config.js';
 import { CHART_DEFAULTS_TREE, OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
 import { goTrimSpace } from './gostrings.js';
@@ -329,12 +330,55 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
  */
 const evCache = new WeakMap<JsonObject, WeakMap<PolicyConfig, Map<string, EffectiveValues>>>();
 
+/**
+ * The same across reviews: the effective values of a source whose content was seen lately. Argo CD
+ * writes the Cilium Application again and again with the same sources (every sync sets `operation`
+ * on an unchanged spec, and an UPDATE carries the previous object as oldObject), and one review
+ * renders the same content up to three times (the spec's sources, the pending sync's, and the old
+ * object's for L1). An evaluation is a pure function of what the key holds, so sharing it changes
+ * no answer; a key with a -0 in it (JSON writes it as 0, Helm prints it as -0) or that JSON cannot
+ * write is not shared. Bounded in entries and in key characters (the size of what the entries hold).
+ * (contentKey is exported for its test.)
+ */
+export const SHARED = { max: 64, maxSize: 2_000_000, maxEntrySize: 200_000 } as const;
+const sharedValues = new WeakMap<PolicyConfig, LRUCache<string, EffectiveValues>>();
+
+export function contentKey(src: RenderSource, ctx: AppContext): string | null {
+  if (hasNegativeZero(src.source)) return null;
+  try {
+    return JSON.stringify([src.path, src.kind, ctx.name, ctx.instanceName, ctx.destinationNamespace, ctx.project, src.source]);
+  } catch {
+    return null; // a cycle (a recursive YAML alias in `check`'s input)
+  }
+}
+
+function hasNegativeZero(v: unknown): boolean {
+  const stack = [v];
+  let seen = 0;
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'number') {
+      if (Object.is(x, -0)) return true;
+    } else if (typeof x === 'object' && x !== null) {
+      // A tree this large is not shared anyway (maxEntrySize); a cycle would never end the walk.
+      if (++seen > SHARED.maxEntrySize) return true;
+      for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push(y);
+    }
+  }
+  return false;
+}
+
 function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): EffectiveValues {
   let byConfig = evCache.get(app);
   if (!byConfig) evCache.set(app, (byConfig = new WeakMap()));
   let bySource = byConfig.get(config);
   if (!bySource) byConfig.set(config, (bySource = new Map()));
   let ev = bySource.get(src.path);
+  if (ev) return ev;
+  let shared = sharedValues.get(config);
+  if (!shared) sharedValues.set(config, (shared = new LRUCache({ ...SHARED, sizeCalculation: (_v, k) => k.length })));
+  const key = contentKey(src, ctx);
+  ev = key === null ? undefined : shared.get(key);
   if (!ev) {
     ev = effectiveValues(
       app,
@@ -343,12 +387,13 @@ function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, confi
       { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces, chartDefaults: CHART_DEFAULTS_TREE },
       ctx,
     );
-    bySource.set(src.path, ev);
+    if (key !== null) shared.set(key, ev);
   }
+  bySource.set(src.path, ev);
   return ev;
 }
 
-function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): Violation[] {
+function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): readonly Violation[] {
   if (src.kind === 'opaque') {
     return [
       {
@@ -361,6 +406,18 @@ function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config
     ];
   }
   const ev = sourceValues(app, src, ctx, config);
+  let found = checked.get(ev);
+  if (!found) checked.set(ev, (found = checkValues(src, ev, config)));
+  return found;
+}
+
+/**
+ * What checkValues found, once per view: it reads only the view and the source's path and kind, all
+ * part of the view's key (sourceValues), and the policy the view was made for. Read only.
+ */
+const checked = new WeakMap<EffectiveValues, readonly Violation[]>();
+
+function checkValues(src: RenderSource, ev: EffectiveValues, config: PolicyConfig): readonly Violation[] {
   const views = ev.alternatives();
   if (views.length === 1) return checkView({ src, ev }, config);
   // The outcome depends on the order Argo CD passes parameters in: a rule is broken for certain

@@ -174,8 +174,21 @@ export type LiveValue =
   /** A non-string extraConfig value (this key's or another's): the API server refuses cilium-config, nothing changes. */
   | { state: 'refused'; path: string };
 
-/** The values of every L1 setting as the agent would read them from the cilium-config this source renders. */
-export function liveConfig(ev: EffectiveValues): Map<string, LiveValue> {
+/**
+ * The values of every L1 setting as the agent would read them from the cilium-config this source
+ * renders. Once per view: a view is shared by every review of the same source content
+ * (application.ts sourceValues), so the second and later reviews read this instead of walking the
+ * settings again. Read only: callers copy (merged) or read (agreed, align) it.
+ */
+const rendered = new WeakMap<EffectiveValues, ReadonlyMap<string, LiveValue>>();
+
+export function liveConfig(ev: EffectiveValues): ReadonlyMap<string, LiveValue> {
+  let out = rendered.get(ev);
+  if (!out) rendered.set(ev, (out = renderLiveConfig(ev)));
+  return out;
+}
+
+function renderLiveConfig(ev: EffectiveValues): Map<string, LiveValue> {
   const out = new Map<string, LiveValue>();
   // ConfigMap data are strings: one extraConfig value of any key that toYaml writes as a boolean,
   // number, list or map makes the API server refuse the whole cilium-config (Argo CD's dry run fails
@@ -261,7 +274,7 @@ interface Reference {
 }
 
 /** The one value several rendered sources agree on, if they all know it. */
-function agreed(maps: Array<Map<string, LiveValue>>, key: string): LiveValue | null {
+function agreed(maps: Array<ReadonlyMap<string, LiveValue>>, key: string): LiveValue | null {
   const found = maps.map((m) => m.get(key)).filter((v): v is LiveValue => v !== undefined && v.state !== 'refused');
   const first = found[0];
   if (!first || first.state !== 'known') return null;
@@ -271,7 +284,7 @@ function agreed(maps: Array<Map<string, LiveValue>>, key: string): LiveValue | n
 export interface RenderedConfig {
   src: RenderSource;
   /** One map per Go-map-order alternative of the source's values (usually one). */
-  alternatives: Array<Map<string, LiveValue>>;
+  alternatives: Array<ReadonlyMap<string, LiveValue>>;
 }
 
 /** Merges a source's alternatives: a key on which they disagree is unknown. */

@@ -64,7 +64,7 @@ export interface EffectiveValues {
    * distinct outcome, each with that order fixed, so a rule can tell "bad in every order" from
    * "bad in some". Otherwise just this view.
    */
-  alternatives(): EffectiveValues[];
+  alternatives(): readonly EffectiveValues[];
   /** Describes the order a view from alternatives() fixes; empty for the view itself. */
   readonly orderNote: string;
 }
@@ -317,7 +317,15 @@ class Evaluation implements EffectiveValues {
     return found.map((f) => f.order);
   }
 
-  alternatives(): EffectiveValues[] {
+  /** Built once: an evaluation is shared by the reviews of the same source content. */
+  private views: readonly EffectiveValues[] | null = null;
+
+  alternatives(): readonly EffectiveValues[] {
+    this.views ??= this.buildAlternatives();
+    return this.views;
+  }
+
+  private buildAlternatives(): EffectiveValues[] {
     if (this.ambiguous.length === 0 || this.ambiguous.some((a) => a.orders === null)) return [this];
     let worlds: SetArg[][][] = [[]];
     for (const a of this.ambiguous) {

@@ -1,0 +1,93 @@
+// Effective values shared across reviews (application.ts sourceValues): the same source content
+// is rendered once, and nothing that decides an answer is left out of what makes it "the same".
+import t from 'tap';
+import { SHARED, applicationViolations, contentKey, renderedConfigs } from '../../src/policy/application.js';
+import { defaultConfig, resolveConfig, type PolicyConfig } from '../../src/policy/config.js';
+import { validate } from '../../src/policy/engine.js';
+import { specSources } from '../../src/policy/identify.js';
+import { appContext } from '../../src/policy/values/argocd-helm.js';
+import { makeReview } from '../helpers/apiserver.js';
+import { example } from '../helpers/corpus.js';
+
+type Obj = Record<string, any>;
+
+/** ../shared/examples' good Cilium Application, with these Helm values over its own. */
+function app(values: Obj, meta: Obj = {}, spec: Obj = {}): Obj {
+  const a = structuredClone(example('01-app-cilium-good.yaml')) as Obj;
+  Object.assign(a.metadata, meta);
+  Object.assign(a.spec, spec);
+  Object.assign(a.spec.source.helm.valuesObject, structuredClone(values));
+  return a;
+}
+
+const rules = (a: Obj, config: PolicyConfig) => applicationViolations(a, config).map((v) => `${v.rule} ${v.certain}`);
+const firstConfig = (a: Obj, config: PolicyConfig) => renderedConfigs(a, config, false)[0]!.alternatives[0];
+
+t.test('two objects with the same sources share one rendering', async (t) => {
+  const config = defaultConfig();
+  const a = app({ hubble: { relay: { enabled: true } } });
+  const b = structuredClone(a);
+  b.metadata.resourceVersion = '2';
+  b.status = { sync: { status: 'Synced' } };
+  t.not(a, b);
+  t.equal(firstConfig(a, config), firstConfig(b, config), 'the second object reads the first one\'s rendering');
+  t.same(applicationViolations(b, config), applicationViolations(a, config));
+  const c = app({ hubble: { relay: { enabled: false } } });
+  t.not(firstConfig(c, config), firstConfig(a, config), 'other values, another rendering');
+});
+
+t.test('what decides an answer besides the source is part of the key', async (t) => {
+  const config = defaultConfig();
+  // No helm.releaseName: the release name is metadata.name, the namespace the destination's.
+  const unnamed = (meta: Obj = {}, spec: Obj = {}) => {
+    const x = app({}, meta, spec);
+    delete x.spec.source.helm.releaseName;
+    return x;
+  };
+  const a = unnamed();
+  t.same(rules(a, config), [], 'release cilium in kube-system');
+  // The same source under another name or destination is another rendering.
+  t.same(rules(unnamed({ name: 'cilium-2' }), config), ['R2 true'], 'another metadata.name: another release');
+  t.same(rules(unnamed({}, { destination: { server: 'https://kubernetes.default.svc', namespace: 'cilium' } }), config), ['R1 true'], 'another destination namespace');
+  t.same(rules(a, config), [], 'and the first answer is unchanged');
+  // Another policy never reads a rendering made for this one.
+  const other = resolveConfig({ cilium: { releaseName: 'cilium-cni' } });
+  if (!other.ok) throw new Error(other.errors.join('; '));
+  t.same(rules(a, other.config), ['R2 true'], 'another policy, its own answer');
+  t.same(rules(a, config), [], 'this policy, its own answer');
+});
+
+t.test('a spec update whose old object was rendered before decides as when it was not', async (t) => {
+  const config = defaultConfig();
+  const oldApp = app({ ipam: { mode: 'cluster-pool' } });
+  const newApp = app({ ipam: { mode: 'kubernetes' } });
+  const review = () => makeReview({ operation: 'UPDATE', object: structuredClone(newApp), oldObject: structuredClone(oldApp) }).request as any;
+  const cold = validate(review(), config);
+  t.equal(cold.allowed, false, 'L1: the IPAM mode of a running cluster may not change');
+  t.match(cold.message, /\[L1\]/);
+  const warm = validate(review(), config);
+  t.same(warm, cold, 'the same decision from shared renderings');
+});
+
+t.test('keys that cannot be written exactly are not shared', async (t) => {
+  const a = app({ cluster: { id: 0 } });
+  const b = app({ cluster: { id: -0 } });
+  const key = (x: Obj) => contentKey(specSources(x.spec, defaultConfig())[0]!, appContext(x, ['argocd']));
+  t.type(key(a), 'string');
+  t.equal(key(b), null, '-0 (JSON writes it as 0)');
+  const cyclic = app({});
+  cyclic.spec.source.helm.valuesObject.self = cyclic.spec.source.helm.valuesObject;
+  t.equal(key(cyclic), null, 'a cycle (a recursive YAML alias in check\'s input)');
+  t.not(key(app({}, { name: 'x' })), key(app({})), 'the application name is in the key');
+});
+
+t.test('the shared renderings are bounded', async (t) => {
+  const config = defaultConfig();
+  const first = app({ podLabels: { n: '0' } });
+  const kept = firstConfig(first, config);
+  t.equal(firstConfig(app({ podLabels: { n: '0' } }), config), kept, 'kept while few are seen');
+  for (let i = 1; i <= SHARED.max; i++) firstConfig(app({ podLabels: { n: String(i) } }), config);
+  t.not(firstConfig(app({ podLabels: { n: '0' } }), config), kept, `forgotten after ${SHARED.max} others`);
+  const huge = app({ podLabels: { n: 'x'.repeat(SHARED.maxEntrySize) } });
+  t.not(firstConfig(structuredClone(huge), config), firstConfig(structuredClone(huge), config), 'a source larger than an entry may be is never kept');
+});
