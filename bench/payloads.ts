@@ -20,7 +20,17 @@ export interface Payload {
    * at least 0.75), `reported` (rare denials and mutations: cost reported, not capped).
    */
   class: 'hot' | 'cilium' | 'reported';
+  /**
+   * The body holds `[<id>]`, which the load generator replaces by a new id in every request
+   * (autocannon's idReplacement), inside the Cilium Application's Helm values: every review then
+   * renders content cilium-guard has not seen, so no cache of rendered sources helps (a user's edit).
+   * Without it the same content comes again and again (Argo CD's writes of an unchanged spec).
+   */
+  unique?: true;
 }
+
+/** The placeholder the load generator replaces per request; sent as is, it is just a string. */
+export const REQUEST_ID = '[<id>]';
 
 type Obj = Record<string, any>;
 
@@ -146,6 +156,17 @@ export function payloads(): Payload[] {
   const ciliumNew = structuredClone(small);
   ciliumNew.metadata.resourceVersion = '123457';
   ciliumNew.spec.source.helm.valuesObject.hubble.relay.enabled = false;
+  // The same reviews with content never seen before, in every request (`unique`): a pod
+  // annotation, which no rule reads, carries the request's id in object and oldObject alike.
+  const fresh = (o: Obj): Obj => {
+    const x = structuredClone(o);
+    x.spec.source.helm.valuesObject.podAnnotations = { 'bench.cilium-guard.dev/id': REQUEST_ID };
+    return x;
+  };
+  // Argo CD's sync of the Cilium Application: it sets `operation` on an unchanged spec.
+  const ciliumSync = structuredClone(small);
+  ciliumSync.metadata.resourceVersion = '123457';
+  ciliumSync.operation = { initiatedBy: { automated: true }, sync: { revision: '1.18.6', syncOptions: ['ServerSideApply=true'] } };
   return [
     { name: 'other-spec', route: 'validate', body: review({ operation: 'UPDATE', object: otherNew, oldObject: other }), expect: 'allowed', class: 'hot' },
     { name: 'other-operation', route: 'validate', body: review({ operation: 'UPDATE', object: otherOp, oldObject: other }), expect: 'allowed', class: 'hot' },
@@ -156,6 +177,10 @@ export function payloads(): Payload[] {
     // Full Cilium evaluations: every rule runs on the effective Helm values.
     { name: 'cilium-create', route: 'validate', body: review({ operation: 'CREATE', object: app }), expect: 'allowed', class: 'cilium' },
     { name: 'cilium-spec', route: 'validate', body: review({ operation: 'UPDATE', object: ciliumNew, oldObject: small }), expect: 'allowed', class: 'cilium' },
+    { name: 'cilium-sync', route: 'validate', body: review({ operation: 'UPDATE', object: ciliumSync, oldObject: small }), expect: 'allowed', class: 'cilium' },
+    { name: 'cilium-create-new', route: 'validate', body: review({ operation: 'CREATE', object: fresh(app) }), expect: 'allowed', class: 'cilium', unique: true },
+    { name: 'cilium-spec-new', route: 'validate', body: review({ operation: 'UPDATE', object: fresh(ciliumNew), oldObject: fresh(small) }), expect: 'allowed', class: 'cilium', unique: true },
+    { name: 'cilium-sync-new', route: 'validate', body: review({ operation: 'UPDATE', object: fresh(ciliumSync), oldObject: fresh(small) }), expect: 'allowed', class: 'cilium', unique: true },
     { name: 'app-deny', route: 'validate', body: review({ operation: 'CREATE', object: deny }), expect: 'denied', class: 'reported' },
     { name: 'cilium-config', route: 'validate', body: review({ operation: 'UPDATE', object: newConfig, oldObject: config }), expect: 'allowed', class: 'cilium' },
     { name: 'argocd-cm', route: 'mutate', body: review({ operation: 'UPDATE', object: example('04-argocd-cm-needs-mutation.yaml'), oldObject: example('04-argocd-cm-needs-mutation.yaml') }), expect: 'patched', class: 'reported' },

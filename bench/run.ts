@@ -220,6 +220,7 @@ async function load(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: p.body,
+    ...(p.unique ? { idReplacement: true } : {}),
     connections: options.connections ?? CONNECTIONS,
     pipelining: 1,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? DURATION }),
