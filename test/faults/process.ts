@@ -170,7 +170,7 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** The benchmark's five reviews (allowed, large, denied, cilium-config, argocd-cm patch), each with its check. */
+/** The benchmark's reviews (allowed, large, Cilium, denied, cilium-config, argocd-cm patch), each with its check. */
 export async function reviewMix(): Promise<Body[]> {
   const { payloads } = await import('../../bench/payloads.js');
   return payloads().map((p) => ({
