@@ -338,7 +338,8 @@ const evCache = new WeakMap<JsonObject, WeakMap<PolicyConfig, Map<string, Effect
  * object's for L1). An evaluation is a pure function of what the key holds, so sharing it changes
  * no answer; a key with a -0 in it (JSON writes it as 0, Helm prints it as -0) or that JSON cannot
  * write is not shared. Bounded in entries and in key characters (the size of what the entries hold).
- * (contentKey is exported for its test.)
+ * Kept per policy object, which is never changed once made (`serve` makes one at start; another
+ * policy is a restart). (contentKey is exported for its test.)
  */
 export const SHARED = { max: 64, maxSize: 2_000_000, maxEntrySize: 200_000 } as const;
 const sharedValues = new WeakMap<PolicyConfig, LRUCache<string, EffectiveValues>>();
