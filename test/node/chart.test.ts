@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import t from 'tap';
+import { peakRssOf } from '../../bench/proc.js';
 import { application } from '../e2e/harness.js';
 import { REPO, SHARED } from '../helpers/corpus.js';
 import { CHART, helm, kubectl as kubectlBin } from '../helpers/tools.js';
@@ -340,7 +341,7 @@ t.test("the pods use less memory than the chart requests for them", async (t) =>
   });
   t.ok(pids.length >= 2, `both replicas found on the host (${pids.length} processes)`);
   for (const pid of pids) {
-    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+    const hwm = peakRssOf(Number(pid));
     t.ok(hwm > 0 && hwm < limit, `replica pid ${pid}: peak ${(hwm / 2 ** 20).toFixed(0)} MiB, under the ${request} it requests`);
   }
 });
