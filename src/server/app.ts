@@ -13,6 +13,7 @@ import type { ClusterView } from '../policy/cluster-view.js';
 import type { Decision, Finding, PolicyRequest } from '../policy/types.js';
 import type { Metrics } from './metrics.js';
 import { type Caller, DEFAULT_CLIENT_NAMES, DEFAULT_TLS_MIN_VERSION, TLS_CIPHERS, type TlsMinVersion, callerOf, serverOptions, trackServer } from './tls.js';
+import { plainJson } from './json-body.js';
 
 /** Above the API server's 3 MiB request limit: an UPDATE carries object and oldObject. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -106,7 +107,8 @@ export function buildServer(options: ServerOptions): GuardServer {
 
   // JSON is UTF-8 (RFC 8259 §8.1) and the API server sends nothing else. fastify's own parser
   // decodes with replacement characters, so a body with invalid bytes would be judged on text that
-  // nobody sent: it is refused instead, with a reason. Prototype poisoning is refused as before.
+  // nobody sent: it is refused instead, with a reason. Prototype poisoning is refused as before: a body
+  // that could hold it takes fastify's parser; any other is parsed without its searches (json-body.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
@@ -115,7 +117,19 @@ export function buildServer(options: ServerOptions): GuardServer {
       done(Object.assign(new Error('the body is not valid UTF-8, and JSON is UTF-8'), { statusCode: 400, code: 'CG_BODY_NOT_UTF8' }), undefined);
       return;
     }
-    parseJson(request, bytes.toString('utf8'), done);
+    const text = bytes.toString('utf8');
+    if (plainJson(text)) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        parseJson(request, text, done); // the same error fastify gives
+        return;
+      }
+      done(null, value);
+      return;
+    }
+    parseJson(request, text, done);
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
