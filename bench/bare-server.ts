@@ -3,16 +3,16 @@
 //
 // BARE_SETUP (comma-separated; `npm run bench -- --setup LIST` sets it) adds pieces of
 // cilium-guard's own setup one at a time, to find where the gap to the bare server goes:
-//   parser   the buffer parser with the UTF-8 check (src/server/app.ts)
+//   parser   cilium-guard's body parser (src/server/json-body.ts: the UTF-8 check, the JSON.parse shortcut)
 //   pino     a pino logger instance given to fastify, request logging off, no child loggers
 //   options  cilium-guard's server options (requestTimeout, forceCloseConnections, return503OnClosing)
 //   default  prom-client's default process metrics (GC observer, event-loop monitor)
 //   metrics  a labelled histogram and counter per request, as cilium-guard records them
-import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
 import pino from 'pino';
 import { DEFAULT_BODY_LIMIT, KEEP_ALIVE_MS } from '../src/server/app.js';
+import { reviewBodyParser } from '../src/server/json-body.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { DEFAULT_TLS_MIN_VERSION, serverOptions } from '../src/server/tls.js';
 
@@ -29,13 +29,8 @@ const options: FastifyServerOptions = {
 };
 const app = Fastify({ ...options, https: serverOptions({ cert: readFileSync(certFile!), key: readFileSync(keyFile!) }, { minVersion: DEFAULT_TLS_MIN_VERSION }) } as FastifyServerOptions);
 if (setup.has('parser')) {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = body as Buffer;
-    if (!isUtf8(bytes)) return done(Object.assign(new Error('not UTF-8'), { statusCode: 400 }), undefined);
-    parseJson(request, bytes.toString('utf8'), done);
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, reviewBodyParser(app.getDefaultJsonParser('error', 'error')));
 }
 const metrics = setup.has('metrics') || setup.has('default') ? createMetrics({ processMetrics: setup.has('default') }) : undefined;
 const perRequest = setup.has('metrics') ? metrics : undefined;

@@ -1,6 +1,5 @@
 // The fastify app factory. No listen() in here: callers (the CLI, tests, the benchmark) decide.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isUtf8 } from 'node:buffer';
 import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -13,7 +12,7 @@ import type { ClusterView } from '../policy/cluster-view.js';
 import type { Decision, Finding, PolicyRequest } from '../policy/types.js';
 import type { Metrics } from './metrics.js';
 import { type Caller, DEFAULT_CLIENT_NAMES, DEFAULT_TLS_MIN_VERSION, TLS_CIPHERS, type TlsMinVersion, callerOf, serverOptions, trackServer } from './tls.js';
-import { plainJson } from './json-body.js';
+import { reviewBodyParser } from './json-body.js';
 
 /** Above the API server's 3 MiB request limit: an UPDATE carries object and oldObject. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -105,32 +104,9 @@ export function buildServer(options: ServerOptions): GuardServer {
     return caller;
   }
 
-  // JSON is UTF-8 (RFC 8259 §8.1) and the API server sends nothing else. fastify's own parser
-  // decodes with replacement characters, so a body with invalid bytes would be judged on text that
-  // nobody sent: it is refused instead, with a reason. Prototype poisoning is refused as before: a body
-  // that could hold it takes fastify's parser; any other is parsed without its searches (json-body.ts).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // The body: UTF-8 checked, prototype poisoning refused (json-body.ts).
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = body as Buffer;
-    if (!isUtf8(bytes)) {
-      done(Object.assign(new Error('the body is not valid UTF-8, and JSON is UTF-8'), { statusCode: 400, code: 'CG_BODY_NOT_UTF8' }), undefined);
-      return;
-    }
-    const text = bytes.toString('utf8');
-    if (plainJson(text)) {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        parseJson(request, text, done); // the same error fastify gives
-        return;
-      }
-      done(null, value);
-      return;
-    }
-    parseJson(request, text, done);
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, reviewBodyParser(app.getDefaultJsonParser('error', 'error')));
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
