@@ -1,5 +1,7 @@
 // What the benchmark made faster must still be exactly right: JSON equality for the status-only
 // update check, the M1 plan cache, warning rune counting, and the values-tree key search.
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import t from 'tap';
 import { sanitizeWarnings } from '../../src/admission/respond.js';
 import { EXCLUSIONS_KEY, ensureExclusion } from '../../src/policy/argocd-cm.js';
@@ -23,6 +25,34 @@ t.test('jsonEqual: JSON values, key order ignored', async (t) => {
     [[1, [2, [3]]], [1, [2, [3]]], true],
   ];
   for (const [a, b, want] of cases) t.equal(jsonEqual(a, b), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+});
+
+t.test('jsonEqual: the answer of util.isDeepStrictEqual on parsed JSON, "__proto__" keys and key order included', async (t) => {
+  // As the API server sends them: parsed text (no -0, no undefined), a "__proto__" key an own key.
+  const parsed = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
+  const reordered = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(reordered) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reordered(x)])) : v;
+  const json = fc.jsonValue({ maxDepth: 4 });
+  const withProto = json.map((v) => JSON.parse(`{"__proto__":${JSON.stringify(v)},"a":1}`) as unknown);
+  const pairs = fc.oneof(
+    fc.tuple(json, json),
+    json.map((v) => [v, reordered(v)] as const),
+    fc.tuple(json, json).map(([v, w]) => [{ a: v, b: [v] }, { b: [reordered(v)], a: w }] as const),
+    fc.tuple(withProto, withProto),
+    withProto.map((v) => [v, reordered(v)] as const),
+    withProto.map((v) => [v, { a: 1 }] as const),
+  );
+  const seen = { equal: 0, different: 0 };
+  fc.assert(
+    fc.property(pairs, ([x, y]) => {
+      const [a, b] = [parsed(x), parsed(y)];
+      const want = isDeepStrictEqual(a, b);
+      seen[want ? 'equal' : 'different']++;
+      return jsonEqual(a, b) === want && jsonEqual(b, a) === want;
+    }),
+    { seed: 20261127, numRuns: 5_000 },
+  );
+  t.ok(seen.equal > 1_000 && seen.different > 1_000, `both answers were checked (${seen.equal} equal, ${seen.different} different)`);
 });
 
 function argocdCm(exclusions: string): JsonObject {
