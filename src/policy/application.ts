@@ -328,7 +328,7 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
  * The effective values of one rendered source. Computed once per Application object, source and
  * policy (L1 reads the same view as the rules here), and forgotten with the object.
  */
-const evCache = new WeakMap<JsonObject, WeakMap<PolicyConfig, Map<string, EffectiveValues>>>();
+const evCache = new WeakMap<JsonObject, Map<PolicyConfig, Map<string, EffectiveValues>>>();
 
 /**
  * The same across reviews: the effective values of a source whose content was seen lately. Argo CD
@@ -354,24 +354,45 @@ export function contentKey(src: RenderSource, ctx: AppContext): string | null {
 }
 
 function hasNegativeZero(v: unknown): boolean {
-  const stack = [v];
-  let seen = 0;
-  while (stack.length > 0) {
-    const x = stack.pop();
-    if (typeof x === 'number') {
-      if (Object.is(x, -0)) return true;
-    } else if (typeof x === 'object' && x !== null) {
-      // A tree this large is not shared anyway (maxEntrySize); a cycle would never end the walk.
-      if (++seen > SHARED.maxEntrySize) return true;
-      for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push(y);
-    }
+  const budget = { nodes: SHARED.maxEntrySize };
+  return negativeZeroIn(v, budget, 0);
+}
+
+/**
+ * A walk without allocation (a third of the key's cost was the walk's arrays). A tree this large or
+ * deep is not shared anyway (maxEntrySize), and a cycle would exhaust the budget.
+ */
+function negativeZeroIn(x: unknown, budget: { nodes: number }, depth: number): boolean {
+  if (typeof x === 'number') return Object.is(x, -0);
+  if (typeof x !== 'object' || x === null) return false;
+  if (--budget.nodes < 0 || depth > 1000) return true;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (negativeZeroIn(x[i], budget, depth + 1)) return true;
+    return false;
+  }
+  for (const k in x) {
+    if (Object.prototype.hasOwnProperty.call(x, k) && negativeZeroIn((x as JsonObject)[k], budget, depth + 1)) return true;
   }
   return false;
 }
 
+/**
+ * Old objects whose spec, name and namespace equal a new object's (engine.ts compares them for every
+ * UPDATE): their spec sources render exactly as the new object's, with the same context
+ * (appContext reads only the name, namespace and spec), so they read the new object's renderings
+ * instead of keying their own. Argo CD's sync, the Cilium Application's most frequent write, is one.
+ */
+const specTwin = new WeakMap<JsonObject, JsonObject>();
+
+export function sameSpecAs(oldApp: JsonObject, app: JsonObject): void {
+  specTwin.set(oldApp, app);
+}
+
 function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): EffectiveValues {
-  let byConfig = evCache.get(app);
-  if (!byConfig) evCache.set(app, (byConfig = new WeakMap()));
+  const owner = (src.path.startsWith('spec.') && specTwin.get(app)) || app;
+  let byConfig = evCache.get(owner);
+  // A Map, not a WeakMap, inside: one weak table per review is enough work for the collector.
+  if (!byConfig) evCache.set(owner, (byConfig = new Map()));
   let bySource = byConfig.get(config);
   if (!bySource) byConfig.set(config, (bySource = new Map()));
   let ev = bySource.get(src.path);

@@ -3,7 +3,7 @@
 // Rules yield violations; the engine turns each into a finding with a verdict (the rule's mode,
 // capped at "warn" when the violation cannot be proven, or when it already existed before an
 // update that did not touch it), applies break-glass, and assembles the decision.
-import { applicationViolations, ciliumApplicationReason, deleteViolations, renderedConfigs } from './application.js';
+import { applicationViolations, ciliumApplicationReason, deleteViolations, renderedConfigs, sameSpecAs } from './application.js';
 import { applicationSetViolations } from './applicationset.js';
 import { ensureExclusion, isArgoCDConfigMap } from './argocd-cm.js';
 import {
@@ -48,10 +48,18 @@ function namespaceOf(req: PolicyRequest): string {
   return req.namespace || str(obj((req.object ?? req.oldObject)?.metadata).namespace);
 }
 
-/** Fields whose change can alter what Argo CD renders or deletes. Everything else is status. */
-function meaningfulApplicationFields(o: JsonObject | null): unknown[] {
-  const x = o ?? {};
-  return [x.spec, x.operation, obj(x.metadata).finalizers];
+/**
+ * Fields whose change can alter what Argo CD renders or deletes: spec, operation and the
+ * finalizers. Everything else is status. (`spec` is compared first: its answer is used again.)
+ */
+function onlyStatusChanged(a: JsonObject, b: JsonObject, sameSpec: boolean): boolean {
+  return sameSpec && jsonEqual(a.operation, b.operation) && jsonEqual(obj(a.metadata).finalizers, obj(b.metadata).finalizers);
+}
+
+/** The same name and namespace: an UPDATE always has them (the API server sees to it), `check` may not. */
+function sameIdentity(a: JsonObject, b: JsonObject): boolean {
+  const [x, y] = [obj(a.metadata), obj(b.metadata)];
+  return x.name === y.name && x.namespace === y.namespace;
 }
 
 function applicationRules(
@@ -59,12 +67,15 @@ function applicationRules(
   config: PolicyConfig,
   subject: JsonObject | null,
   context: ValidateOptions,
+  specUnchanged: boolean,
 ): Violation[] | string {
   const reason = ciliumApplicationReason(subject, req.oldObject, config);
   if (!reason) return 'not the Cilium Application';
   if (req.operation === 'DELETE') return req.oldObject ? deleteViolations(req.oldObject, config) : [];
   if (!subject) return [];
   const old = req.operation === 'UPDATE' ? req.oldObject : null;
+  // Argo CD's sync (`operation` set on an unchanged spec): the old object's spec renders as the new one's.
+  if (specUnchanged && old && sameIdentity(subject, old)) sameSpecAs(old, subject);
   return [
     ...applicationViolations(subject, config),
     ...upgradeViolations(subject, old, config, context.cluster),
@@ -90,10 +101,12 @@ function violationsFor(
   config: PolicyConfig,
   subject: JsonObject | null,
   context: ValidateOptions,
+  /** An UPDATE whose object and old object have equal specs (validate() compared them). */
+  specUnchanged = false,
 ): Violation[] | string {
   switch (targetOf(req)) {
     case 'application':
-      return applicationRules(req, config, subject, context);
+      return applicationRules(req, config, subject, context, specUnchanged);
     case 'applicationset':
       if (req.operation === 'DELETE') return 'deleting an ApplicationSet is judged on its Applications';
       return subject ? applicationSetViolations(subject, config) : [];
@@ -193,15 +206,13 @@ export function validate(req: PolicyRequest, config: PolicyConfig, options: Vali
   const target = targetOf(req);
   if (req.operation === 'CONNECT') return { allowed: true, findings: [], warnings: [], skipped: 'CONNECT is not guarded' };
   if (req.subResource) return { allowed: true, findings: [], warnings: [], skipped: `subresource ${req.subResource}` };
-  if (
-    target === 'application' &&
-    req.operation === 'UPDATE' &&
-    jsonEqual(meaningfulApplicationFields(req.object), meaningfulApplicationFields(req.oldObject))
-  ) {
-    return { allowed: true, findings: [], warnings: [], skipped: 'status-only update' };
+  let sameSpec = false;
+  if (target === 'application' && req.operation === 'UPDATE') {
+    sameSpec = jsonEqual(req.object?.spec, req.oldObject?.spec);
+    if (onlyStatusChanged(req.object ?? {}, req.oldObject ?? {}, sameSpec)) return { allowed: true, findings: [], warnings: [], skipped: 'status-only update' };
   }
   const subject = req.operation === 'DELETE' ? null : req.object;
-  const found = violationsFor(req, config, subject, options);
+  const found = violationsFor(req, config, subject, options, sameSpec);
   if (typeof found === 'string') return { allowed: true, findings: [], warnings: [], skipped: found };
 
   let previous = new Set<string>();

@@ -91,3 +91,46 @@ t.test('the shared renderings are bounded', async (t) => {
   const huge = app({ podLabels: { n: 'x'.repeat(SHARED.maxEntrySize) } });
   t.not(firstConfig(structuredClone(huge), config), firstConfig(structuredClone(huge), config), 'a source larger than an entry may be is never kept');
 });
+
+t.test("an UPDATE that leaves the spec alone (Argo CD's sync) renders the old object's spec from the new one's", async (t) => {
+  const config = defaultConfig();
+  // A -0 keeps the content out of the shared renderings: only the unchanged spec can make them one.
+  const base = app({ podAnnotations: { x: -0 } });
+  const sync = (old: Obj) => {
+    const object = structuredClone(base);
+    object.operation = { initiatedBy: { automated: true }, sync: { revision: '1.18.6', syncOptions: ['ServerSideApply=true'] } };
+    const req = makeReview({ operation: 'UPDATE', object, oldObject: old }).request as any;
+    req.object = object; // makeReview copies; keep the objects this test holds
+    req.oldObject = old;
+    return { req, object };
+  };
+  const old = structuredClone(base);
+  const { req, object } = sync(old);
+  t.equal(validate(req, config).allowed, true);
+  t.equal(firstConfig(old, config), firstConfig(object, config), 'one rendering for both');
+  // Another name with the same spec is another Application (`check` may compare any two).
+  const renamed = structuredClone(base);
+  renamed.metadata.name = 'cilium-2';
+  const other = sync(renamed);
+  validate(other.req, config);
+  t.not(firstConfig(renamed, config), firstConfig(other.object, config), 'not for another name');
+});
+
+t.test('a sync of an Application already denied is still judged pre-existing', async (t) => {
+  const config = defaultConfig();
+  const bad = app({ kubeProxyReplacement: false, podAnnotations: { x: -0 } });
+  const object = structuredClone(bad);
+  object.operation = { initiatedBy: { automated: true }, sync: { revision: '1.18.6', syncOptions: ['ServerSideApply=true'] } };
+  const decision = validate(makeReview({ operation: 'UPDATE', object, oldObject: structuredClone(bad) }).request as any, config);
+  t.equal(decision.allowed, true, 'the old object had it already');
+  t.match(decision.findings, [{ rule: 'R4', verdict: 'warn', downgrade: 'pre-existing' }]);
+  const create = validate(makeReview({ operation: 'CREATE', object: structuredClone(bad) }).request as any, config);
+  t.equal(create.allowed, false, 'and a CREATE of it is denied');
+});
+
+t.test('a source nested deeper than any rendering reads is not shared, and its key does not exhaust the stack', async (t) => {
+  const deep = app({});
+  let node: Obj = deep.spec.source.helm.valuesObject;
+  for (let i = 0; i < 5_000; i++) node = node.n = {};
+  t.equal(contentKey(specSources(deep.spec, defaultConfig())[0]!, appContext(deep, ['argocd'])), null);
+});
