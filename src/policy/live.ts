@@ -224,6 +224,15 @@ function renderLiveConfig(ev: EffectiveValues): Map<string, LiveValue> {
   return out;
 }
 
+/** runningConfig() of the cluster view's cilium-config, which every review compares with until it changes. */
+const running = new WeakMap<Record<string, string>, ReadonlyMap<string, LiveValue>>();
+
+function runningOf(data: Record<string, string>): ReadonlyMap<string, LiveValue> {
+  let found = running.get(data);
+  if (!found) running.set(data, (found = runningConfig(data)));
+  return found;
+}
+
 /** The same settings in a running cilium-config (option names case-insensitive, contents trimmed). */
 export function runningConfig(data: Record<string, string>): Map<string, LiveValue> {
   const out = new Map<string, LiveValue>();
@@ -265,7 +274,7 @@ export function changed(s: Setting, running: string | null, next: string | null)
 }
 
 interface Reference {
-  values: Map<string, LiveValue>;
+  values: ReadonlyMap<string, LiveValue>;
   /** "the running cilium-config" / "the previous Application". */
   describe: string;
   what: 'running' | 'previous';
@@ -288,9 +297,10 @@ export interface RenderedConfig {
 }
 
 /** Merges a source's alternatives: a key on which they disagree is unknown. */
-function merged(r: RenderedConfig): Map<string, LiveValue> {
+function merged(r: RenderedConfig): ReadonlyMap<string, LiveValue> {
   const [first, ...rest] = r.alternatives;
   if (!first) return new Map();
+  if (rest.length === 0) return first; // the usual case: one order, nothing to merge
   const out = new Map(first);
   for (const [k, v] of first) {
     if (rest.some((m) => JSON.stringify(m.get(k)) !== JSON.stringify(v))) {
@@ -321,7 +331,7 @@ export function liveViolations(
   const refs: Reference[] = [];
   const out: Violation[] = [];
   if (here && cluster.ciliumConfig) {
-    refs.push({ values: runningConfig(cluster.ciliumConfig.data), describe: `the running cilium-config${cluster.stale ? ' (as last seen; the view may be stale)' : ''}`, what: 'running', stale: cluster.stale === true });
+    refs.push({ values: runningOf(cluster.ciliumConfig.data), describe: `the running cilium-config${cluster.stale ? ' (as last seen; the view may be stale)' : ''}`, what: 'running', stale: cluster.stale === true });
   } else if (here && cluster.unavailable && rendered.length > 0) {
     out.push({
       rule: 'L1',
@@ -354,6 +364,8 @@ export function liveViolations(
         const was = ref.values.get(s.key);
         if (!was || was.state !== 'known' || said.includes(normal(s, was.value))) continue;
         said.push(normal(s, was.value));
+        // The usual answer, found before any message is written: a known value that changes nothing.
+        if (next.state === 'known' && changed(s, was.value, next.value) === null) continue;
         const same = ordered.filter((o) => o !== ref && o.values.get(s.key)?.state === 'known' && normal(s, (o.values.get(s.key) as { value: string | null }).value) === normal(s, was.value));
         const where = same.length > 0 ? `${ref.describe} and ${same.map((o) => o.describe).join(' and ')}` : ref.describe;
         const subject = `cilium-config ${s.key} vs ${ref.what}`;
