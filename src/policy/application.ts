@@ -328,7 +328,7 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
  * The effective values of one rendered source. Computed once per Application object, source and
  * policy (L1 reads the same view as the rules here), and forgotten with the object.
  */
-const evCache = new WeakMap<JsonObject, Map<PolicyConfig, Map<string, EffectiveValues>>>();
+const evCache = new WeakMap<JsonObject, Renderings>();
 
 /**
  * The same across reviews: the effective values of a source whose content was seen lately. Argo CD
@@ -381,18 +381,27 @@ function negativeZeroIn(x: unknown, budget: { nodes: number }, depth: number): b
  * UPDATE): their spec sources render exactly as the new object's, with the same context
  * (appContext reads only the name, namespace and spec), so they read the new object's renderings
  * instead of keying their own. Argo CD's sync, the Cilium Application's most frequent write, is one.
+ * What is kept is the new object's table of renderings, not the object: a weak table's value lives
+ * as long as its key, and a whole parsed object held that way survived collections (under the
+ * benchmark's syncs, twice the collector's time of a spec update).
  */
-const specTwin = new WeakMap<JsonObject, JsonObject>();
+const specTwin = new WeakMap<JsonObject, Renderings>();
+
+type Renderings = Map<PolicyConfig, Map<string, EffectiveValues>>;
+
+function renderingsOf(app: JsonObject): Renderings {
+  let found = evCache.get(app);
+  // A Map, not a WeakMap, inside: one weak table per review is enough work for the collector.
+  if (!found) evCache.set(app, (found = new Map()));
+  return found;
+}
 
 export function sameSpecAs(oldApp: JsonObject, app: JsonObject): void {
-  specTwin.set(oldApp, app);
+  specTwin.set(oldApp, renderingsOf(app));
 }
 
 function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): EffectiveValues {
-  const owner = (src.path.startsWith('spec.') && specTwin.get(app)) || app;
-  let byConfig = evCache.get(owner);
-  // A Map, not a WeakMap, inside: one weak table per review is enough work for the collector.
-  if (!byConfig) evCache.set(owner, (byConfig = new Map()));
+  const byConfig = (src.path.startsWith('spec.') && specTwin.get(app)) || renderingsOf(app);
   let bySource = byConfig.get(config);
   if (!bySource) byConfig.set(config, (bySource = new Map()));
   let ev = bySource.get(src.path);
