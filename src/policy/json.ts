@@ -15,10 +15,12 @@ export function obj(v: unknown): JsonObject {
 
 /**
  * Deep equality of parsed JSON (objects, arrays, strings, numbers, booleans, null), key order
- * ignored. Many times faster than util.isDeepStrictEqual, which also handles every other type.
+ * ignored, -0 not 0 (as `Object.is`). Many times faster than util.isDeepStrictEqual, which also
+ * handles every other type.
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
+  // -0 and 0 differ: the API server keeps a -0 it is sent, and Helm prints it as -0.
+  if (a === b) return a !== 0 || Object.is(a, b);
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;

@@ -23,6 +23,9 @@ t.test('jsonEqual: JSON values, key order ignored', async (t) => {
     [{ a: { b: { c: [null] } } }, { a: { b: { c: [null] } } }, true],
     [{ a: { b: { c: [null] } } }, { a: { b: { c: [0] } } }, false],
     [[1, [2, [3]]], [1, [2, [3]]], true],
+    [-0, 0, false],
+    [{ a: [-0] }, { a: [0] }, false],
+    [{ a: -0 }, JSON.parse('{"a": -0}'), true],
   ];
   for (const [a, b, want] of cases) t.equal(jsonEqual(a, b), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
 });

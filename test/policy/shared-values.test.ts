@@ -116,6 +116,18 @@ t.test("an UPDATE that leaves the spec alone (Argo CD's sync) renders the old ob
   t.not(firstConfig(renamed, config), firstConfig(other.object, config), 'not for another name');
 });
 
+t.test('a spec that differs only by a -0 is another spec: the old object renders on its own', async (t) => {
+  const config = defaultConfig();
+  const old = app({ podAnnotations: { x: 0 } });
+  const object = app({ podAnnotations: { x: -0 } });
+  object.operation = { initiatedBy: { automated: true }, sync: { revision: '1.18.6', syncOptions: ['ServerSideApply=true'] } };
+  const req = makeReview({ operation: 'UPDATE', object, oldObject: old }).request as any;
+  req.object = object;
+  req.oldObject = old;
+  validate(req, config);
+  t.not(firstConfig(old, config), firstConfig(object, config));
+});
+
 t.test('a sync of an Application already denied is still judged pre-existing', async (t) => {
   const config = defaultConfig();
   const bad = app({ kubeProxyReplacement: false, podAnnotations: { x: -0 } });
