@@ -44,6 +44,8 @@ export function goTruth(v: unknown): boolean {
   return true;
 }
 
+const EXTRA_CONFIG = ['extraConfig'] as const;
+
 /** One line of cilium-config that the agent reads as the option: the chart's own key or an extraConfig entry. */
 export interface ConfigEntry {
   /** The key as written in cilium-config. */
@@ -75,15 +77,23 @@ export type ConfigValue =
  * option (option names are case-insensitive).
  */
 export function ciliumConfigValue(ev: EffectiveValues, key: string, chart: ConfigEntry | null): ConfigValue {
-  const extra = ev.get(['extraConfig']);
+  const extra = ev.get(EXTRA_CONFIG);
   const entries: ConfigEntry[] = [];
   if (extra.state === 'unknown') {
     const own = ev.get(['extraConfig', key]);
     if (own.state === 'unknown') return { state: 'unknown', lookup: own, entries: chart ? [chart] : [] };
   }
+  const extraKeys = ev.keysAt(EXTRA_CONFIG);
+  if (extraKeys.length === 0) {
+    // The usual case, no extraConfig: what the chart writes is all there is (as the loop below
+    // would find, without its map and set).
+    if (!chart) return { state: 'known', value: null, entries };
+    entries.push(chart);
+    return chart.value === null ? { state: 'partly-unknown', entries } : { state: 'known', value: chart.value, entries };
+  }
   const byKey = new Map<string, ConfigEntry>();
   if (chart) byKey.set(key, chart);
-  for (const k of ev.keysAt(['extraConfig'])) {
+  for (const k of extraKeys) {
     if (k.toLowerCase() !== key.toLowerCase()) continue;
     const e = ev.get(['extraConfig', k]);
     const v = e.state === 'set' ? e.value : undefined;

@@ -34,15 +34,36 @@ function flowDepthExceeds(text: string, limit: number): boolean {
   return false;
 }
 
-/** Depth of a parsed value, iteratively (no recursion on attacker-controlled shapes). */
+/**
+ * Depth of a parsed value, iteratively (no recursion on attacker-controlled shapes). Two flat stacks
+ * and for-in, not a pair and an array of values per node: every Cilium evaluation checks its values
+ * this way, and the allocation was most of its cost.
+ */
 export function depthExceeds(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
-    if (typeof v !== 'object' || v === null) continue;
+  if (typeof value !== 'object' || value === null) return false;
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop() as object;
+    const d = depths.pop() as number;
     if (d > limit) return true;
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const child of children) stack.push([child, d + 1]);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'object' && child !== null) {
+          values.push(child);
+          depths.push(d + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const child = (v as Record<string, unknown>)[k];
+        if (typeof child === 'object' && child !== null) {
+          values.push(child);
+          depths.push(d + 1);
+        }
+      }
+    }
   }
   return false;
 }

@@ -1,10 +1,13 @@
 // The effective-values view: Argo CD's argument list (argocd-helm.ts) and Helm's fold of it
 // (effective.ts), with each key's origin, and unknown where cilium-guard cannot look.
 import t from 'tap';
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import { defaultConfig, yamlLimits } from '../../src/policy/config.js';
 import { appContext, cleanSetParameters, envsubst, templateArgs, templateOpts } from '../../src/policy/values/argocd-helm.js';
-import { coalesceValues, mergeMaps } from '../../src/policy/values/coalesce.js';
+import { coalescedAt, coalesceValues, deepCopy, mergeMaps } from '../../src/policy/values/coalesce.js';
 import { effectiveValues } from '../../src/policy/values/effective.js';
+import { depthExceeds } from '../../src/policy/yaml11.js';
 
 type Obj = Record<string, any>;
 const limits = yamlLimits(defaultConfig());
@@ -108,6 +111,70 @@ t.test('mergeMaps and coalesceValues as Helm', async (t) => {
   t.equal(({} as Obj).polluted, undefined);
   t.ok(Object.prototype.hasOwnProperty.call(mergeMaps({}, obj), '__proto__'), '__proto__ is kept as an own key');
 });
+
+t.test('coalescedAt: what coalesceValues holds at a path, in every Helm version, on any trees', async (t) => {
+  // Small alphabets so that the two trees meet often: nulls, scalars, lists (of maps with nulls too,
+  // which Helm 4's cleaning does not enter) and maps on either side of every key.
+  const key = fc.constantFrom('a', 'b', 'c', '__proto__');
+  const leaf = fc.constantFrom<unknown>(null, 0, 1, 'x', '', true, false);
+  const { tree } = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('value'), { maxLength: 3 }), tie('tree')),
+    tree: fc.array(fc.tuple(key, tie('value')), { maxLength: 4 }).map((entries) => {
+      const o: Obj = {};
+      for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    }),
+  }));
+  const path = fc.array(fc.oneof(key, fc.constantFrom(0, 1)), { maxLength: 4 });
+  const versions = fc.constantFrom('3.19' as const, '4.2' as const, '4.3' as const);
+  let both = 0;
+  fc.assert(
+    fc.property(tree, tree, path, versions, (chart, user, p, version) => {
+      const chartBefore = deepCopy(chart);
+      const userBefore = deepCopy(user);
+      const want = walkPath(coalesceValues(chart, user, version), p);
+      const got = coalescedAt(chart, user, p, version);
+      if (got.found && isTableValue(got.value) && isTableValue(walkPath(chart, p).value) && isTableValue(walkPath(user, p).value)) both++;
+      return isDeepStrictEqual(got, want) && isDeepStrictEqual(chart, chartBefore) && isDeepStrictEqual(user, userBefore);
+    }),
+    { numRuns: 20000 },
+  );
+  t.ok(both > 0, `the runs include paths that end on a user map over a chart map (${both})`);
+  // The cases the test above must reach, by name.
+  const chart = { a: { b: 1, c: null }, d: 'x', e: { f: 1 }, n: null };
+  const user = { a: { b: null }, d: null, z: null };
+  t.same(coalescedAt(chart, user, ['a', 'c'], '3.19'), { found: true, value: null }, '3.19 keeps chart nulls');
+  t.same(coalescedAt(chart, user, ['a', 'c'], '4.3'), { found: false, value: undefined }, '4.x cleans chart nulls');
+  t.same(coalescedAt(chart, user, ['a', 'b'], '4.3'), { found: false, value: undefined }, 'a user null deletes a default');
+  t.same(coalescedAt(chart, user, ['z'], '4.3'), { found: true, value: null }, 'a user null with no default stays');
+  t.same(coalescedAt(chart, user, ['e', 'f'], '4.3'), { found: true, value: 1 }, 'a default nobody touched');
+  t.same(coalescedAt(chart, { e: 'scalar' }, ['e'], '4.3'), { found: true, value: 'scalar' }, 'a user scalar over a chart map');
+});
+
+t.test('depthExceeds: the nesting depth of any JSON value, counted as a recursive walk would', async (t) => {
+  const depth = (v: unknown): number => (typeof v !== 'object' || v === null ? 0 : 1 + Math.max(0, ...Object.values(v).map(depth)));
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 9 }), (v, limit) => depthExceeds(v, limit) === depth(v) > limit),
+    { numRuns: 5000 },
+  );
+  t.equal(depthExceeds(JSON.parse('{"__proto__": {"a": {"b": 1}}}'), 2), true, 'a "__proto__" key is walked like any other');
+  t.equal(depthExceeds([[[[]]]], 4), false);
+  t.equal(depthExceeds([[[[]]]], 3), true);
+});
+
+function isTableValue(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A plain walk, as a test oracle for paths in a coalesced tree. */
+function walkPath(tree: unknown, p: ReadonlyArray<string | number>): { found: boolean; value: unknown } {
+  let node = tree;
+  for (const seg of p) {
+    if (typeof seg === 'number' ? !Array.isArray(node) || seg >= node.length : !isTableValue(node) || !Object.prototype.hasOwnProperty.call(node, seg)) return { found: false, value: undefined };
+    node = (node as Record<string, unknown>)[seg];
+  }
+  return { found: true, value: node };
+}
 
 t.test('chart defaults are the bottom layer, coalesced as Helm does', async (t) => {
   const chartDefaults = { kubeProxyReplacement: 'false', securityContext: { capabilities: { ciliumAgent: ['SYS_MODULE', 'NET_ADMIN'] } } };

@@ -13,7 +13,7 @@ import { depthExceeds, type YamlLimits } from '../yaml11.js';
 import { jsonEqual } from '../json.js';
 import type { JsonObject } from '../types.js';
 import { readHelmValues } from './goyaml.js';
-import { coalesceValues, deepCopy, isTable, mergeMaps } from './coalesce.js';
+import { coalescedAt, deepCopy, isTable, mergeMaps } from './coalesce.js';
 import { SYNC_TIME_VARS, appContext, templateOpts, type AppContext, type SetArg, type TemplateOpts } from './argocd-helm.js';
 import type { HelmVersion } from './helm-version.js';
 import { StrvalsError, parseInto, parseIntoFile, parseIntoString } from './strvals.js';
@@ -67,6 +67,11 @@ export interface EffectiveValues {
   alternatives(): readonly EffectiveValues[];
   /** Describes the order a view from alternatives() fixes; empty for the view itself. */
   readonly orderNote: string;
+  /**
+   * What a rule computes from this view alone, computed once and kept with the view (and gone
+   * with it): `make()` the first time for `key`, the same value after.
+   */
+  memo<T>(key: symbol, make: () => T): T;
 }
 
 export interface EffectiveOptions {
@@ -89,19 +94,31 @@ const MAX_EXPLORED_ARGS = 500;
 /** Largest group of parameters touching the same top-level key whose orders are all tried (4! = 24). */
 const MAX_PERMUTED = 4;
 
-/** Whether a marker appears anywhere in a value: iterative, as the input may nest without bound. */
+/**
+ * Whether a marker appears anywhere in a value: iterative, as the input may nest without bound. A
+ * scalar answers at once, and the walk allocates only its stack (for-in, not Object.keys): it runs
+ * over every source and most lookups of a Cilium evaluation.
+ */
 function containsMark(v: unknown): boolean {
-  const stack: unknown[] = [v];
+  if (typeof v === 'string') return v.includes(MARK);
+  if (typeof v !== 'object' || v === null) return false;
+  const stack: object[] = [v];
   while (stack.length > 0) {
-    const x = stack.pop();
-    if (typeof x === 'string') {
-      if (x.includes(MARK)) return true;
-    } else if (Array.isArray(x)) {
-      for (const y of x) stack.push(y);
-    } else if (isTable(x)) {
-      for (const k of Object.keys(x)) {
+    const x = stack.pop() as object;
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        const y: unknown = x[i];
+        if (typeof y === 'string') {
+          if (y.includes(MARK)) return true;
+        } else if (typeof y === 'object' && y !== null) stack.push(y);
+      }
+    } else {
+      for (const k in x) {
         if (k.includes(MARK)) return true;
-        stack.push(x[k]);
+        const y: unknown = (x as Record<string, unknown>)[k];
+        if (typeof y === 'string') {
+          if (y.includes(MARK)) return true;
+        } else if (typeof y === 'object' && y !== null) stack.push(y);
       }
     }
   }
@@ -123,7 +140,12 @@ export function walk(tree: unknown, path: readonly Segment[]): { found: boolean;
 }
 
 export function pathString(path: readonly Segment[]): string {
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const s = path[i] as Segment;
+    out += typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`;
+  }
+  return out;
 }
 
 /** A tree holding `leaf` at `path` (lists padded with null, as strvals pads them). */
@@ -140,6 +162,12 @@ function treeWith(path: readonly Segment[], leaf: unknown): JsonObject {
     node = next;
   });
   return root;
+}
+
+/** The lookup cache: a trie of path segments. */
+interface PathCache {
+  found?: Lookup;
+  next?: Map<Segment, PathCache>;
 }
 
 type Fold = { ok: true; tree: JsonObject } | { ok: false; error: RenderError };
@@ -192,8 +220,8 @@ class Evaluation implements EffectiveValues {
   private readonly args: SetArg[];
   private readonly ambiguous: Ambiguity[] = [];
   private readonly hiddenWhy: string | null;
-  private readonly cache = new Map<string, Lookup>();
-  private coalesced: JsonObject | null = null;
+  /** Lookups by path, one level per segment: a hit builds no key (a Map tells 0 from "0"). */
+  private readonly cache: PathCache = {};
   private readonly argTrees = new Map<SetArg, JsonObject | null>();
   readonly orderNote: string;
   private readonly fixedOrder: boolean;
@@ -351,9 +379,13 @@ class Evaluation implements EffectiveValues {
 
   /** The user's values for one content of the invisible layers. */
   private fold(hidden: JsonObject): Fold {
-    let tree: JsonObject = deepCopy(hidden);
-    for (const file of this.o.valueFileContents ?? []) tree = mergeMaps(tree, deepCopy(file));
-    if (this.extra) tree = mergeMaps(tree, deepCopy(this.extra.tree));
+    // Only `--set` arguments write into the tree (strvals sets keys in place); mergeMaps makes new
+    // maps where two layers meet and shares the rest. Without arguments nothing is written, so the
+    // layers need no copy (the folded tree is read only: coalesceValues copies it).
+    const copy = this.args.length > 0 ? deepCopy : <T>(v: T): T => v;
+    let tree: JsonObject = copy(hidden);
+    for (const file of this.o.valueFileContents ?? []) tree = mergeMaps(tree, copy(file));
+    if (this.extra) tree = mergeMaps(tree, copy(this.extra.tree));
     for (const arg of this.args) {
       try {
         applyArg(arg, tree, this.o.version);
@@ -442,31 +474,42 @@ class Evaluation implements EffectiveValues {
     return out;
   }
 
+  private memos: Map<symbol, unknown> | null = null;
+
+  memo<T>(key: symbol, make: () => T): T {
+    this.memos ??= new Map();
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const value = make();
+    this.memos.set(key, value);
+    return value;
+  }
+
   present(path: readonly Segment[]): boolean {
     const hit = walk(this.final, path);
     return hit.found && hit.value !== null;
   }
 
   get(path: readonly Segment[]): Lookup {
-    // A key per path, cheaper than JSON.stringify (most of get()'s own time on a Cilium Application
-    // spec update) and as unambiguous whatever the keys contain: a list index as `#N;`, a key
-    // length-prefixed as `LENGTH:KEY`.
-    let key = '';
-    for (const seg of path) key += typeof seg === 'number' ? `#${seg};` : `${seg.length}:${seg}`;
-    let found = this.cache.get(key);
-    if (!found) {
-      found = this.lookup(path);
-      this.cache.set(key, found);
+    let node = this.cache;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i] as Segment;
+      node.next ??= new Map();
+      let next = node.next.get(seg);
+      if (!next) node.next.set(seg, (next = {}));
+      node = next;
     }
-    return found;
+    return (node.found ??= this.lookup(path));
   }
 
+  /** Where a key nobody visible sets comes from: the same for every such key, so made once. */
+  private unsetOrigin: ValueOrigin | null = null;
+
   private lookup(path: readonly Segment[]): Lookup {
-    const name = pathString(path);
-    const origin = this.origin(path) ?? { layer: 'chart' as const, fieldPath: this.extra?.fieldPath ?? `${this.opts.sourcePath}.helm` };
+    const origin = this.origin(path) ?? (this.unsetOrigin ??= { layer: 'chart', fieldPath: this.extra?.fieldPath ?? `${this.opts.sourcePath}.helm` });
     const top = typeof path[0] === 'string' ? path[0] : '';
-    const amb = this.ambiguous.find((a) => a.keys.has(top));
-    if (amb) return { state: 'unknown', origin: { layer: '--set', fieldPath: amb.fieldPath }, why: amb.why };
+    for (const amb of this.ambiguous) {
+      if (amb.keys.has(top)) return { state: 'unknown', origin: { layer: '--set', fieldPath: amb.fieldPath }, why: amb.why };
+    }
     const hit = walk(this.final, path);
     if (hit.found && containsMark(hit.value)) {
       const arg = this.args.find((a) => a.flag === '--set-file' && (this.argTree(a) ? reaches(this.argTree(a) as JsonObject, path) : false));
@@ -478,10 +521,11 @@ class Evaluation implements EffectiveValues {
       return { state: 'unknown', origin: { layer: this.o.hidden ? 'hidden' : 'valueFiles', fieldPath: origin.fieldPath }, why: this.hiddenWhy };
     }
     if (hit.found && hit.value !== null) return { state: 'set', value: hit.value, origin };
-    const why = hit.found ? `${origin.fieldPath} is null, which deletes ${name}` : parentNotTable(this.final, path) ?? `${name} is not set, so the chart default applies`;
+    const why = hit.found
+      ? `${origin.fieldPath} is null, which deletes ${pathString(path)}`
+      : (parentNotTable(this.final, path) ?? `${pathString(path)} is not set, so the chart default applies`);
     if (this.o.chartDefaults) {
-      this.coalesced ??= coalesceValues(this.o.chartDefaults, this.final, this.o.version);
-      const d = walk(this.coalesced, path);
+      const d = coalescedAt(this.o.chartDefaults, this.final, path, this.o.version);
       if (d.found && d.value !== null) return { state: 'default', origin: { layer: 'chart', fieldPath: origin.fieldPath }, why, value: d.value };
     }
     return { state: 'default', origin, why };
@@ -524,22 +568,38 @@ function markedPaths(v: unknown, prefix: Segment[] = [], out: Segment[][] = []):
   return out;
 }
 
+/**
+ * Whether `tree` has content at `path`: the key itself, or a parent that is not a mapping (which
+ * replaces whatever lies below it). One walk down the path.
+ */
 function reaches(tree: JsonObject, path: readonly Segment[]): boolean {
-  for (let d = 1; d <= path.length; d++) {
-    const hit = walk(tree, path.slice(0, d));
-    if (!hit.found) return false;
-    if (d < path.length && (hit.value === null || typeof hit.value !== 'object')) return true;
+  let node: unknown = tree;
+  for (let i = 0; i < path.length; i++) {
+    node = step(node, path[i] as Segment);
+    if (node === NONE) return false;
+    if (i < path.length - 1 && (node === null || typeof node !== 'object')) return true;
   }
   return true;
 }
 
+/** Why `path` is not set when a parent on it is not a mapping, or null. One walk down the path. */
 function parentNotTable(tree: JsonObject, path: readonly Segment[]): string | null {
+  let node: unknown = tree;
   for (let d = 1; d < path.length; d++) {
-    const hit = walk(tree, path.slice(0, d));
-    if (!hit.found) return null;
-    if (hit.value === null || typeof hit.value !== 'object') return `${pathString(path.slice(0, d))} is not a mapping, so ${pathString(path)} is not set`;
+    node = step(node, path[d - 1] as Segment);
+    if (node === NONE) return null;
+    if (node === null || typeof node !== 'object') return `${pathString(path.slice(0, d))} is not a mapping, so ${pathString(path)} is not set`;
   }
   return null;
+}
+
+/** What step() finds where nothing is. */
+const NONE: unique symbol = Symbol('none');
+
+/** One step of walk(): the child at `seg`, or NONE. */
+function step(node: unknown, seg: Segment): unknown {
+  if (typeof seg === 'number') return Array.isArray(node) && seg < node.length ? node[seg] : NONE;
+  return isTable(node) && Object.prototype.hasOwnProperty.call(node, seg) ? node[seg] : NONE;
 }
 
 /** The effective values of one Helm source of an Application. */
