@@ -325,12 +325,6 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
 }
 
 /**
- * The effective values of one rendered source. Computed once per Application object, source and
- * policy (L1 reads the same view as the rules here), and forgotten with the object.
- */
-const evCache = new WeakMap<JsonObject, Renderings>();
-
-/**
  * The same across reviews: the effective values of a source whose content was seen lately. Argo CD
  * writes the Cilium Application again and again with the same sources (every sync sets `operation`
  * on an unchanged spec, and an UPDATE carries the previous object as oldObject), and one review
@@ -341,8 +335,36 @@ const evCache = new WeakMap<JsonObject, Renderings>();
  * Kept per policy object, which is never changed once made (`serve` makes one at start; another
  * policy is a restart). (contentKey is exported for its test.)
  */
-export const SHARED = { max: 64, maxSize: 2_000_000, maxEntrySize: 200_000 } as const;
-const sharedValues = new WeakMap<PolicyConfig, LRUCache<string, EffectiveValues>>();
+export const SHARED = { max: 64, maxSize: 2_000_000, maxEntrySize: 200_000, seen: 256 } as const;
+
+/**
+ * A rendering is kept from the second time its content is seen (a doorkeeper). Content seen once
+ * is a user's edit, or a benchmark's: kept, it outlives a few hundred reviews, so the collector
+ * copies it out of the young generation, promotes it and sweeps it with a full collection, which
+ * under reviews of new content cost a third of cilium-guard's CPU. Argo CD writes what it syncs
+ * again and again, so its content is kept from its second write. Only the key of content seen
+ * once is remembered (under 1 KB for a Cilium source).
+ */
+interface Shared {
+  values: LRUCache<string, EffectiveValues>;
+  seenOnce: LRUCache<string, true>;
+}
+
+const sharedValues = new WeakMap<PolicyConfig, Shared>();
+
+function sharedFor(config: PolicyConfig): Shared {
+  let found = sharedValues.get(config);
+  if (!found) {
+    const { seen, ...bounds } = SHARED;
+    const sizeCalculation = (_v: unknown, k: string): number => k.length;
+    found = {
+      values: new LRUCache<string, EffectiveValues>({ ...bounds, sizeCalculation }),
+      seenOnce: new LRUCache<string, true>({ ...bounds, max: seen, sizeCalculation }),
+    };
+    sharedValues.set(config, found);
+  }
+  return found;
+}
 
 export function contentKey(src: RenderSource, ctx: AppContext): string | null {
   if (hasNegativeZero(src.source)) return null;
@@ -377,39 +399,45 @@ function negativeZeroIn(x: unknown, budget: { nodes: number }, depth: number): b
 }
 
 /**
- * Old objects whose spec, name and namespace equal a new object's (engine.ts compares them for every
- * UPDATE): their spec sources render exactly as the new object's, with the same context
- * (appContext reads only the name, namespace and spec), so they read the new object's renderings
- * instead of keying their own. Argo CD's sync, the Cilium Application's most frequent write, is one.
- * What is kept is the new object's table of renderings, not the object: a weak table's value lives
- * as long as its key, and a whole parsed object held that way survived collections (under the
- * benchmark's syncs, twice the collector's time of a spec update).
+ * What one review has rendered: the effective values of each source of each object it judges, so
+ * that the rules here and L1 read one view. The engine makes one per review and drops it with the
+ * review; a caller without one gets a fresh one per call (sharing then comes from sharedValues).
+ *
+ * Not a weak table keyed by the objects, as it was: V8's scavenger keeps a weak table's values
+ * alive until a full collection, so every review's renderings (whole Evaluations, for content not
+ * seen before) were copied, promoted and then swept by mark-compact. Under the benchmark's new
+ * content that was a third of cilium-guard's CPU.
  */
-const specTwin = new WeakMap<JsonObject, Renderings>();
+export class ReviewRenderings {
+  private readonly byObject = new Map<JsonObject, Map<string, EffectiveValues>>();
 
-type Renderings = Map<PolicyConfig, Map<string, EffectiveValues>>;
+  constructor(readonly config: PolicyConfig) {}
 
-function renderingsOf(app: JsonObject): Renderings {
-  let found = evCache.get(app);
-  // A Map, not a WeakMap, inside: one weak table per review is enough work for the collector.
-  if (!found) evCache.set(app, (found = new Map()));
-  return found;
+  of(app: JsonObject): Map<string, EffectiveValues> {
+    let found = this.byObject.get(app);
+    if (!found) this.byObject.set(app, (found = new Map()));
+    return found;
+  }
+
+  /**
+   * An old object whose spec, name and namespace equal the new object's (engine.ts compares them for
+   * every UPDATE): its spec sources render exactly as the new object's, with the same context
+   * (appContext reads only the name, namespace and spec), so it reads the new object's renderings
+   * instead of keying its own. Argo CD's sync, the Cilium Application's most frequent write, is one.
+   * (Its `operation.` sources, if any, are its own: sourceValues keys them apart by path.)
+   */
+  sameSpec(oldApp: JsonObject, app: JsonObject): void {
+    this.byObject.set(oldApp, this.of(app));
+  }
 }
 
-export function sameSpecAs(oldApp: JsonObject, app: JsonObject): void {
-  specTwin.set(oldApp, renderingsOf(app));
-}
-
-function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): EffectiveValues {
-  const byConfig = (src.path.startsWith('spec.') && specTwin.get(app)) || renderingsOf(app);
-  let bySource = byConfig.get(config);
-  if (!bySource) byConfig.set(config, (bySource = new Map()));
+function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig, review: ReviewRenderings): EffectiveValues {
+  const bySource = review.config === config ? review.of(app) : new Map<string, EffectiveValues>();
   let ev = bySource.get(src.path);
   if (ev) return ev;
-  let shared = sharedValues.get(config);
-  if (!shared) sharedValues.set(config, (shared = new LRUCache({ ...SHARED, sizeCalculation: (_v, k) => k.length })));
+  const shared = sharedFor(config);
   const key = contentKey(src, ctx);
-  ev = key === null ? undefined : shared.get(key);
+  ev = key === null ? undefined : shared.values.get(key);
   if (!ev) {
     ev = effectiveValues(
       app,
@@ -418,13 +446,16 @@ function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, confi
       { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces, chartDefaults: CHART_DEFAULTS_TREE },
       ctx,
     );
-    if (key !== null) shared.set(key, ev);
+    if (key !== null) {
+      if (shared.seenOnce.delete(key)) shared.values.set(key, ev);
+      else shared.seenOnce.set(key, true);
+    }
   }
   bySource.set(src.path, ev);
   return ev;
 }
 
-function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig): readonly Violation[] {
+function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config: PolicyConfig, review: ReviewRenderings): readonly Violation[] {
   if (src.kind === 'opaque') {
     return [
       {
@@ -436,17 +467,15 @@ function checkSource(app: JsonObject, src: RenderSource, ctx: AppContext, config
       },
     ];
   }
-  const ev = sourceValues(app, src, ctx, config);
-  let found = checked.get(ev);
-  if (!found) checked.set(ev, (found = checkValues(src, ev, config)));
-  return found;
+  const ev = sourceValues(app, src, ctx, config, review);
+  return ev.memo(CHECKED, () => checkValues(src, ev, config));
 }
 
 /**
- * What checkValues found, once per view: it reads only the view and the source's path and kind, all
- * part of the view's key (sourceValues), and the policy the view was made for. Read only.
+ * What checkValues found, kept with the view: it reads only the view and the source's path and kind,
+ * all part of the view's key (sourceValues), and the policy the view was made for. Read only.
  */
-const checked = new WeakMap<EffectiveValues, readonly Violation[]>();
+const CHECKED = Symbol('checkValues');
 
 function checkValues(src: RenderSource, ev: EffectiveValues, config: PolicyConfig): readonly Violation[] {
   const views = ev.alternatives();
@@ -515,12 +544,12 @@ function ignoredNote(v: Violation): Violation {
 }
 
 /** Every violation of R1-R5 and V1 in an Application that has been identified as Cilium. */
-export function applicationViolations(app: JsonObject, config: PolicyConfig): Violation[] {
+export function applicationViolations(app: JsonObject, config: PolicyConfig, review = new ReviewRenderings(config)): Violation[] {
   const spec = obj(app.spec);
   const ctx = appContext(app, config.argocd.namespaces);
   const out: Violation[] = [];
   for (const src of guardedSources(specSources(spec, config))) {
-    const found = checkSource(app, src, ctx, config);
+    const found = checkSource(app, src, ctx, config, review);
     out.push(...(src.ignored ? found.map(ignoredNote) : found));
   }
   out.push(...checkSyncOptions(obj(spec.syncPolicy).syncOptions, 'spec.syncPolicy.syncOptions', config));
@@ -530,7 +559,7 @@ export function applicationViolations(app: JsonObject, config: PolicyConfig): Vi
   const operation = obj(app.operation);
   if (operation.sync !== undefined && operation.sync !== null) {
     const sync = obj(operation.sync);
-    for (const src of guardedSources(operationSources(app, config))) out.push(...checkSource(app, src, ctx, config));
+    for (const src of guardedSources(operationSources(app, config))) out.push(...checkSource(app, src, ctx, config, review));
     out.push(...checkSyncOptions(sync.syncOptions, 'operation.sync.syncOptions', config));
     if (Array.isArray(sync.manifests) && sync.manifests.length > 0) {
       out.push({
@@ -550,7 +579,7 @@ export function applicationViolations(app: JsonObject, config: PolicyConfig): Vi
  * Helm: the spec's sources Argo CD applies and, with `operation`, a pending sync's own sources.
  * Sources Helm cannot render (V1) are left out: they change nothing.
  */
-export function renderedConfigs(app: JsonObject, config: PolicyConfig, operation: boolean): RenderedConfig[] {
+export function renderedConfigs(app: JsonObject, config: PolicyConfig, operation: boolean, review = new ReviewRenderings(config)): RenderedConfig[] {
   const ctx = appContext(app, config.argocd.namespaces);
   const sources = guardedSources(specSources(obj(app.spec), config)).filter((s) => !s.ignored);
   const sync = obj(app.operation).sync;
@@ -558,7 +587,7 @@ export function renderedConfigs(app: JsonObject, config: PolicyConfig, operation
   const out: RenderedConfig[] = [];
   for (const src of sources) {
     if (src.kind === 'opaque') continue;
-    const views = sourceValues(app, src, ctx, config).alternatives().filter((v) => v.error === null);
+    const views = sourceValues(app, src, ctx, config, review).alternatives().filter((v) => v.error === null);
     if (views.length > 0) out.push({ src, alternatives: views.map(liveConfig) });
   }
   return out;

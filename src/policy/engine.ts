@@ -3,7 +3,7 @@
 // Rules yield violations; the engine turns each into a finding with a verdict (the rule's mode,
 // capped at "warn" when the violation cannot be proven, or when it already existed before an
 // update that did not touch it), applies break-glass, and assembles the decision.
-import { applicationViolations, ciliumApplicationReason, deleteViolations, renderedConfigs, sameSpecAs } from './application.js';
+import { ReviewRenderings, applicationViolations, ciliumApplicationReason, deleteViolations, renderedConfigs } from './application.js';
 import { applicationSetViolations } from './applicationset.js';
 import { ensureExclusion, isArgoCDConfigMap } from './argocd-cm.js';
 import {
@@ -30,6 +30,11 @@ type Target = 'application' | 'applicationset' | 'configmap' | null;
  */
 export interface ValidateOptions {
   cluster?: ClusterView;
+  /**
+   * Where the review keeps what it renders (application.ts); a new one per review unless given.
+   * Given by tests, to see which objects shared a rendering.
+   */
+  renderings?: ReviewRenderings;
 }
 
 function targetOf(req: PolicyRequest): Target {
@@ -74,12 +79,14 @@ function applicationRules(
   if (req.operation === 'DELETE') return req.oldObject ? deleteViolations(req.oldObject, config) : [];
   if (!subject) return [];
   const old = req.operation === 'UPDATE' ? req.oldObject : null;
+  // One view of each source for the rules and L1, made for this review and gone with it.
+  const review = context.renderings ?? new ReviewRenderings(config);
   // Argo CD's sync (`operation` set on an unchanged spec): the old object's spec renders as the new one's.
-  if (specUnchanged && old && sameIdentity(subject, old)) sameSpecAs(old, subject);
+  if (specUnchanged && old && sameIdentity(subject, old)) review.sameSpec(old, subject);
   return [
-    ...applicationViolations(subject, config),
+    ...applicationViolations(subject, config, review),
     ...upgradeViolations(subject, old, config, context.cluster),
-    ...liveViolations(subject, old, (a, operation) => renderedConfigs(a, config, operation), config, context.cluster),
+    ...liveViolations(subject, old, (a, operation) => renderedConfigs(a, config, operation, review), config, context.cluster),
   ];
 }
 

@@ -176,16 +176,14 @@ export type LiveValue =
 
 /**
  * The values of every L1 setting as the agent would read them from the cilium-config this source
- * renders. Once per view: a view is shared by every review of the same source content
+ * renders. Once per view, kept with it: a view is shared by every review of the same source content
  * (application.ts sourceValues), so the second and later reviews read this instead of walking the
  * settings again. Read only: callers copy (merged) or read (agreed, align) it.
  */
-const rendered = new WeakMap<EffectiveValues, ReadonlyMap<string, LiveValue>>();
+const RENDERED = Symbol('liveConfig');
 
 export function liveConfig(ev: EffectiveValues): ReadonlyMap<string, LiveValue> {
-  let out = rendered.get(ev);
-  if (!out) rendered.set(ev, (out = renderLiveConfig(ev)));
-  return out;
+  return ev.memo(RENDERED, () => renderLiveConfig(ev));
 }
 
 function renderLiveConfig(ev: EffectiveValues): Map<string, LiveValue> {

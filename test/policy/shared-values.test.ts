@@ -1,7 +1,7 @@
 // Effective values shared across reviews (application.ts sourceValues): the same source content
 // is rendered once, and nothing that decides an answer is left out of what makes it "the same".
 import t from 'tap';
-import { SHARED, applicationViolations, contentKey, renderedConfigs } from '../../src/policy/application.js';
+import { ReviewRenderings, SHARED, applicationViolations, contentKey, renderedConfigs } from '../../src/policy/application.js';
 import { defaultConfig, resolveConfig, type PolicyConfig } from '../../src/policy/config.js';
 import { validate } from '../../src/policy/engine.js';
 import { specSources } from '../../src/policy/identify.js';
@@ -21,7 +21,7 @@ function app(values: Obj, meta: Obj = {}, spec: Obj = {}): Obj {
 }
 
 const rules = (a: Obj, config: PolicyConfig) => applicationViolations(a, config).map((v) => `${v.rule} ${v.certain}`);
-const firstConfig = (a: Obj, config: PolicyConfig) => renderedConfigs(a, config, false)[0]!.alternatives[0];
+const firstConfig = (a: Obj, config: PolicyConfig, review?: ReviewRenderings) => renderedConfigs(a, config, false, review)[0]!.alternatives[0];
 
 t.test('two objects with the same sources share one rendering', async (t) => {
   const config = defaultConfig();
@@ -29,10 +29,13 @@ t.test('two objects with the same sources share one rendering', async (t) => {
   const b = structuredClone(a);
   b.metadata.resourceVersion = '2';
   b.status = { sync: { status: 'Synced' } };
+  const a2 = structuredClone(a);
   t.not(a, b);
-  t.equal(firstConfig(a, config), firstConfig(b, config), 'the second object reads the first one\'s rendering');
+  t.not(firstConfig(a, config), firstConfig(a2, config), 'content seen once is not kept (a user\'s edit)');
+  t.equal(firstConfig(b, config), firstConfig(a2, config), 'seen twice, it is: a third object reads the second one\'s rendering');
   t.same(applicationViolations(b, config), applicationViolations(a, config));
   const c = app({ hubble: { relay: { enabled: false } } });
+  firstConfig(structuredClone(c), config);
   t.not(firstConfig(c, config), firstConfig(a, config), 'other values, another rendering');
 });
 
@@ -83,13 +86,32 @@ t.test('keys that cannot be written exactly are not shared', async (t) => {
 
 t.test('the shared renderings are bounded', async (t) => {
   const config = defaultConfig();
-  const first = app({ podLabels: { n: '0' } });
-  const kept = firstConfig(first, config);
+  const seenTwice = (n: string) => {
+    firstConfig(app({ podLabels: { n } }), config);
+    return firstConfig(app({ podLabels: { n } }), config);
+  };
+  const kept = seenTwice('0');
   t.equal(firstConfig(app({ podLabels: { n: '0' } }), config), kept, 'kept while few are seen');
-  for (let i = 1; i <= SHARED.max; i++) firstConfig(app({ podLabels: { n: String(i) } }), config);
-  t.not(firstConfig(app({ podLabels: { n: '0' } }), config), kept, `forgotten after ${SHARED.max} others`);
+  for (let i = 1; i <= SHARED.seen + SHARED.max; i++) firstConfig(app({ podLabels: { n: `once ${i}` } }), config);
+  t.equal(firstConfig(app({ podLabels: { n: '0' } }), config), kept, `still kept after ${SHARED.seen + SHARED.max} contents seen once`);
+  for (let i = 1; i <= SHARED.max; i++) seenTwice(String(i));
+  t.not(firstConfig(app({ podLabels: { n: '0' } }), config), kept, `forgotten after ${SHARED.max} others seen twice`);
   const huge = app({ podLabels: { n: 'x'.repeat(SHARED.maxEntrySize) } });
+  firstConfig(structuredClone(huge), config);
   t.not(firstConfig(structuredClone(huge), config), firstConfig(structuredClone(huge), config), 'a source larger than an entry may be is never kept');
+});
+
+t.test('content seen once is remembered by its key alone, and boundedly', async (t) => {
+  const config = defaultConfig();
+  const edit = app({ podLabels: { n: 'edit' } });
+  firstConfig(edit, config);
+  // More contents seen once than the doorkeeper remembers push the edit out: seen again, it is
+  // "once" again, and only its third sighting is kept.
+  for (let i = 1; i <= SHARED.seen; i++) firstConfig(app({ podLabels: { n: `other ${i}` } }), config);
+  const again = firstConfig(structuredClone(edit), config);
+  t.not(firstConfig(structuredClone(edit), config), again, 'forgotten by the doorkeeper, then seen once more: not kept yet');
+  const third = firstConfig(structuredClone(edit), config);
+  t.equal(firstConfig(structuredClone(edit), config), third, 'then kept');
 });
 
 t.test("an UPDATE that leaves the spec alone (Argo CD's sync) renders the old object's spec from the new one's", async (t) => {
@@ -106,14 +128,18 @@ t.test("an UPDATE that leaves the spec alone (Argo CD's sync) renders the old ob
   };
   const old = structuredClone(base);
   const { req, object } = sync(old);
-  t.equal(validate(req, config).allowed, true);
-  t.equal(firstConfig(old, config), firstConfig(object, config), 'one rendering for both');
+  const renderings = new ReviewRenderings(config);
+  t.equal(validate(req, config, { renderings }).allowed, true);
+  t.equal(firstConfig(old, config, renderings), firstConfig(object, config, renderings), 'one rendering for both');
   // Another name with the same spec is another Application (`check` may compare any two).
   const renamed = structuredClone(base);
   renamed.metadata.name = 'cilium-2';
   const other = sync(renamed);
-  validate(other.req, config);
-  t.not(firstConfig(renamed, config), firstConfig(other.object, config), 'not for another name');
+  const apart = new ReviewRenderings(config);
+  validate(other.req, config, { renderings: apart });
+  t.not(firstConfig(renamed, config, apart), firstConfig(other.object, config, apart), 'not for another name');
+  // What a review rendered goes with it: another review renders the old object again.
+  t.not(firstConfig(old, config), firstConfig(object, config), 'nothing kept past the review');
 });
 
 t.test('a spec that differs only by a -0 is another spec: the old object renders on its own', async (t) => {
@@ -124,8 +150,9 @@ t.test('a spec that differs only by a -0 is another spec: the old object renders
   const req = makeReview({ operation: 'UPDATE', object, oldObject: old }).request as any;
   req.object = object;
   req.oldObject = old;
-  validate(req, config);
-  t.not(firstConfig(old, config), firstConfig(object, config));
+  const renderings = new ReviewRenderings(config);
+  validate(req, config, { renderings });
+  t.not(firstConfig(old, config, renderings), firstConfig(object, config, renderings));
 });
 
 t.test('a sync of an Application already denied is still judged pre-existing', async (t) => {
