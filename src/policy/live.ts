@@ -282,10 +282,16 @@ interface Reference {
 
 /** The one value several rendered sources agree on, if they all know it. */
 function agreed(maps: Array<ReadonlyMap<string, LiveValue>>, key: string): LiveValue | null {
-  const found = maps.map((m) => m.get(key)).filter((v): v is LiveValue => v !== undefined && v.state !== 'refused');
-  const first = found[0];
-  if (!first || first.state !== 'known') return null;
-  return found.every((v) => v.state === 'known' && v.value === first.value) ? first : null;
+  // A loop, not map and filter: L1 asks this for every setting of every UPDATE of the Cilium Application.
+  let first: LiveValue | null = null;
+  for (const m of maps) {
+    const v = m.get(key);
+    if (v === undefined || v.state === 'refused') continue;
+    if (v.state !== 'known') return null;
+    if (first === null) first = v;
+    else if (v.value !== (first as { value: string | null }).value) return null;
+  }
+  return first;
 }
 
 export interface RenderedConfig {
