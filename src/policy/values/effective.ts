@@ -128,13 +128,8 @@ function containsMark(v: unknown): boolean {
 export function walk(tree: unknown, path: readonly Segment[]): { found: boolean; value: unknown } {
   let node: unknown = tree;
   for (const seg of path) {
-    if (typeof seg === 'number') {
-      if (!Array.isArray(node) || seg >= node.length) return { found: false, value: undefined };
-      node = node[seg];
-    } else {
-      if (!isTable(node) || !Object.prototype.hasOwnProperty.call(node, seg)) return { found: false, value: undefined };
-      node = node[seg];
-    }
+    node = step(node, seg);
+    if (node === NONE) return { found: false, value: undefined };
   }
   return { found: true, value: node };
 }
@@ -381,7 +376,7 @@ class Evaluation implements EffectiveValues {
   private fold(hidden: JsonObject): Fold {
     // Only `--set` arguments write into the tree (strvals sets keys in place); mergeMaps makes new
     // maps where two layers meet and shares the rest. Without arguments nothing is written, so the
-    // layers need no copy (the folded tree is read only: coalesceValues copies it).
+    // layers need no copy (the folded tree is only read: coalescedAt copies what it coalesces).
     const copy = this.args.length > 0 ? deepCopy : <T>(v: T): T => v;
     let tree: JsonObject = copy(hidden);
     for (const file of this.o.valueFileContents ?? []) tree = mergeMaps(tree, copy(file));
