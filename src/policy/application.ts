@@ -1,13 +1,13 @@
 // R1-R5, V1 and D1 on one Argo CD Application object. Every value-based rule reads one view: the
 // effective Helm values of each rendered source, computed as Argo CD and Helm compute them
 // (values/effective.ts).
-import { LRUCache } from 'lru-cache';
 import { yamlLimits, type PolicyConfig } from './config.js';
 import { CHART_DEFAULTS_TREE, OBJECT_ANNOTATION_VALUES } from './data/cilium-chart.js';
 import { goTrimSpace } from './gostrings.js';
 import { ciliumApplicationReason, obj, operationSources, specSources, str, type RenderSource } from './identify.js';
 import { checkSyncOptions } from './sync-options.js';
 import { liveConfig, type RenderedConfig } from './live.js';
+import { contentKey, sharedValuesFor } from './shared-values.js';
 import { talosViolations } from './talos.js';
 import type { JsonObject, RuleId, Violation } from './types.js';
 import { appContext, type AppContext } from './values/argocd-helm.js';
@@ -325,80 +325,6 @@ function checkAnnotationBypass(view: SourceView, config: PolicyConfig): Violatio
 }
 
 /**
- * The same across reviews: the effective values of a source whose content was seen lately. Argo CD
- * writes the Cilium Application again and again with the same sources (every sync sets `operation`
- * on an unchanged spec, and an UPDATE carries the previous object as oldObject), and one review
- * renders the same content up to three times (the spec's sources, the pending sync's, and the old
- * object's for L1). An evaluation is a pure function of what the key holds, so sharing it changes
- * no answer; a key with a -0 in it (JSON writes it as 0, Helm prints it as -0) or that JSON cannot
- * write is not shared. Bounded in entries and in key characters (the size of what the entries hold).
- * Kept per policy object, which is never changed once made (`serve` makes one at start; another
- * policy is a restart). (contentKey is exported for its test.)
- */
-export const SHARED = { max: 64, maxSize: 2_000_000, maxEntrySize: 200_000, seen: 256 } as const;
-
-/**
- * A rendering is kept from the second time its content is seen (a doorkeeper). Content seen once
- * is a user's edit, or a benchmark's: kept, it outlives a few hundred reviews, so the collector
- * copies it out of the young generation, promotes it and sweeps it with a full collection, which
- * under reviews of new content cost a third of cilium-guard's CPU. Argo CD writes what it syncs
- * again and again, so its content is kept from its second write. Only the key of content seen
- * once is remembered (under 1 KB for a Cilium source).
- */
-interface Shared {
-  values: LRUCache<string, EffectiveValues>;
-  seenOnce: LRUCache<string, true>;
-}
-
-const sharedValues = new WeakMap<PolicyConfig, Shared>();
-
-function sharedFor(config: PolicyConfig): Shared {
-  let found = sharedValues.get(config);
-  if (!found) {
-    const { seen, ...bounds } = SHARED;
-    const sizeCalculation = (_v: unknown, k: string): number => k.length;
-    found = {
-      values: new LRUCache<string, EffectiveValues>({ ...bounds, sizeCalculation }),
-      seenOnce: new LRUCache<string, true>({ ...bounds, max: seen, sizeCalculation }),
-    };
-    sharedValues.set(config, found);
-  }
-  return found;
-}
-
-export function contentKey(src: RenderSource, ctx: AppContext): string | null {
-  if (hasNegativeZero(src.source)) return null;
-  try {
-    return JSON.stringify([src.path, src.kind, ctx.name, ctx.instanceName, ctx.destinationNamespace, ctx.project, src.source]);
-  } catch {
-    return null; // a cycle (a recursive YAML alias in `check`'s input)
-  }
-}
-
-function hasNegativeZero(v: unknown): boolean {
-  const budget = { nodes: SHARED.maxEntrySize };
-  return negativeZeroIn(v, budget, 0);
-}
-
-/**
- * A walk without allocation (a third of the key's cost was the walk's arrays). A tree this large or
- * deep is not shared anyway (maxEntrySize), and a cycle would exhaust the budget.
- */
-function negativeZeroIn(x: unknown, budget: { nodes: number }, depth: number): boolean {
-  if (typeof x === 'number') return Object.is(x, -0);
-  if (typeof x !== 'object' || x === null) return false;
-  if (--budget.nodes < 0 || depth > 1000) return true;
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) if (negativeZeroIn(x[i], budget, depth + 1)) return true;
-    return false;
-  }
-  for (const k in x) {
-    if (Object.prototype.hasOwnProperty.call(x, k) && negativeZeroIn((x as JsonObject)[k], budget, depth + 1)) return true;
-  }
-  return false;
-}
-
-/**
  * What one review has rendered: the effective values of each source of each object it judges, so
  * that the rules here and L1 read one view. The engine makes one per review and drops it with the
  * review; a caller without one gets a fresh one per call (sharing then comes from sharedValues).
@@ -435,9 +361,9 @@ function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, confi
   const bySource = review.config === config ? review.of(app) : new Map<string, EffectiveValues>();
   let ev = bySource.get(src.path);
   if (ev) return ev;
-  const shared = sharedFor(config);
+  const shared = sharedValuesFor(config);
   const key = contentKey(src, ctx);
-  ev = key === null ? undefined : shared.values.get(key);
+  ev = key === null ? undefined : shared.get(key);
   if (!ev) {
     ev = effectiveValues(
       app,
@@ -446,10 +372,7 @@ function sourceValues(app: JsonObject, src: RenderSource, ctx: AppContext, confi
       { version: config.helm.version, limits: yamlLimits(config), hidden: hiddenLayerOf(src), controlPlaneNamespaces: config.argocd.namespaces, chartDefaults: CHART_DEFAULTS_TREE },
       ctx,
     );
-    if (key !== null) {
-      if (shared.seenOnce.delete(key)) shared.values.set(key, ev);
-      else shared.seenOnce.set(key, true);
-    }
+    if (key !== null) shared.offer(key, ev);
   }
   bySource.set(src.path, ev);
   return ev;

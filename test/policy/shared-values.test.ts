@@ -1,7 +1,8 @@
 // Effective values shared across reviews (application.ts sourceValues): the same source content
 // is rendered once, and nothing that decides an answer is left out of what makes it "the same".
 import t from 'tap';
-import { ReviewRenderings, SHARED, applicationViolations, contentKey, renderedConfigs } from '../../src/policy/application.js';
+import { ReviewRenderings, applicationViolations, renderedConfigs } from '../../src/policy/application.js';
+import { SHARED, contentKey, sameContent } from '../../src/policy/shared-values.js';
 import { defaultConfig, resolveConfig, type PolicyConfig } from '../../src/policy/config.js';
 import { validate } from '../../src/policy/engine.js';
 import { specSources } from '../../src/policy/identify.js';
@@ -76,12 +77,45 @@ t.test('keys that cannot be written exactly are not shared', async (t) => {
   const a = app({ cluster: { id: 0 } });
   const b = app({ cluster: { id: -0 } });
   const key = (x: Obj) => contentKey(specSources(x.spec, defaultConfig())[0]!, appContext(x, ['argocd']));
-  t.type(key(a), 'string');
-  t.equal(key(b), null, '-0 (JSON writes it as 0)');
+  t.type(key(a), 'object');
+  t.not(key(a), null);
+  t.equal(key(b), null, '-0 (JSON writes it as 0, Helm prints -0, and equality cannot tell them apart)');
+  t.equal(key(app({ cluster: { id: Number.NaN } })), null, 'NaN (check reads YAML: .nan)');
+  t.equal(key(app({ cluster: { id: Number.POSITIVE_INFINITY } })), null, 'Infinity (.inf)');
+  t.equal(key(app({ cluster: { name: new Date(0) } })), null, 'an object that is not plain JSON');
   const cyclic = app({});
   cyclic.spec.source.helm.valuesObject.self = cyclic.spec.source.helm.valuesObject;
   t.equal(key(cyclic), null, 'a cycle (a recursive YAML alias in check\'s input)');
-  t.not(key(app({}, { name: 'x' })), key(app({})), 'the application name is in the key');
+  t.equal(sameContent(key(app({}))!, key(app({}))!), true, 'equal content in two objects is one key');
+  t.equal(sameContent(key(app({}, { name: 'x' }))!, key(app({}))!), false, 'the application name is in the key');
+  t.equal(sameContent(key(app({}, {}, { project: 'p' }))!, key(app({}))!), false, 'and the project');
+  t.equal(sameContent(key(app({ a: 1 }))!, key(app({ a: '1' }))!), false, 'a number is not its string');
+  t.equal(sameContent(key(app({ a: [1, 2] }))!, key(app({ a: [2, 1] }))!), false, 'nor a list in another order');
+  t.equal(sameContent(key(app({ a: { b: 1 } }))!, key(app({ a: { b: 1, c: null } }))!), false, 'nor a map with one key more');
+  const ordered = app({ a: { x: 1, y: 2 } });
+  const reordered = app({ a: { y: 2, x: 1 } });
+  t.not(key(ordered)!.hash, key(reordered)!.hash, 'key order is in the fingerprint (a message may follow it)');
+});
+
+t.test('contents that share a fingerprint are told apart', async (t) => {
+  // The fingerprint reads a key's length and its first, middle and last characters: Argo CD's
+  // sync-options annotation and a name one letter away share one. Each content keeps its own
+  // rendering, and each answer is the one made without sharing.
+  const key = (x: Obj) => contentKey(specSources(x.spec, defaultConfig())[0]!, appContext(x, ['argocd']));
+  const bad = app({ annotations: { 'argocd.argoproj.io/sync-options': 'ServerSideApply=false' } });
+  const good = app({ annotations: { 'argocd.argoproj.io/xync-options': 'ServerSideApply=false' } });
+  t.equal(key(good)!.hash, key(bad)!.hash, 'the premise: one fingerprint');
+  t.equal(sameContent(key(good)!, key(bad)!), false);
+  const alone = (x: Obj) => rules(structuredClone(x), defaultConfig());
+  t.not(alone(good).join(), alone(bad).join(), 'the premise: they are judged differently');
+  const config = defaultConfig();
+  for (let i = 0; i < 3; i++) {
+    t.same(rules(structuredClone(good), config), alone(good), `the annotation, ${i + 1}. time`);
+    t.same(rules(structuredClone(bad), config), alone(bad), `another name, ${i + 1}. time`);
+  }
+  t.equal(firstConfig(structuredClone(good), config), firstConfig(structuredClone(good), config), 'both kept');
+  t.equal(firstConfig(structuredClone(bad), config), firstConfig(structuredClone(bad), config));
+  t.not(firstConfig(structuredClone(good), config), firstConfig(structuredClone(bad), config), 'apart');
 });
 
 t.test('the shared renderings are bounded', async (t) => {
