@@ -244,9 +244,24 @@ export function runningConfig(data: Record<string, string>): Map<string, LiveVal
 
 /** strconv.ParseBool, which the agent's option parsing uses for booleans. */
 function parseBool(s: string): string {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return 'true';
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return 'false';
-  return s;
+  switch (s) {
+    case '1':
+    case 't':
+    case 'T':
+    case 'TRUE':
+    case 'true':
+    case 'True':
+      return 'true';
+    case '0':
+    case 'f':
+    case 'F':
+    case 'FALSE':
+    case 'false':
+    case 'False':
+      return 'false';
+    default:
+      return s;
+  }
 }
 
 function normal(s: Setting, v: string | null): string {
@@ -363,11 +378,15 @@ export function liveViolations(
       if (!next || next.state === 'refused') continue;
       // One finding per distinct value that runs: where the old Application and the running
       // cilium-config agree, the first (a current view before a stale one) speaks for both.
-      const said: string[] = [];
+      let said: string[] | null = null; // the usual case, one reference, needs none
       for (const ref of ordered) {
         const was = ref.values.get(s.key);
-        if (!was || was.state !== 'known' || said.includes(normal(s, was.value))) continue;
-        said.push(normal(s, was.value));
+        if (!was || was.state !== 'known') continue;
+        if (ordered.length > 1) {
+          const n = normal(s, was.value);
+          if (said?.includes(n)) continue;
+          (said ??= []).push(n);
+        }
         // The usual answer, found before any message is written: a known value that changes nothing.
         if (next.state === 'known' && changed(s, was.value, next.value) === null) continue;
         const same = ordered.filter((o) => o !== ref && o.values.get(s.key)?.state === 'known' && normal(s, (o.values.get(s.key) as { value: string | null }).value) === normal(s, was.value));
