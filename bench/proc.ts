@@ -13,8 +13,12 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** A line of /proc/PID/status in bytes (VmRSS: resident now, VmHWM: the peak since it started). */
-function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/**
+ * A line of /proc/PID/status in bytes (VmRSS: resident now, VmHWM: the peak since it started,
+ * RssAnon: the resident memory of the process's own, RssFile: resident pages of mapped files, most of
+ * them the node binary's, shared with every process that maps it and given back under pressure).
+ */
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
@@ -24,6 +28,7 @@ function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 export const rssOf = (pid: number): number => statusBytes(pid, 'VmRSS');
+export const anonRssOf = (pid: number): number => statusBytes(pid, 'RssAnon');
 export const peakRssOf = (pid: number): number => statusBytes(pid, 'VmHWM');
 
 /** The machine a report was measured on, and when. */

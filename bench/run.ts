@@ -28,7 +28,7 @@ import { generateCertificates } from '../src/certs/dev.js';
 import { judge } from '../test/helpers/apiserver.js';
 import { REPO } from '../test/helpers/corpus.js';
 import { NODE_FLAGS } from './flags.js';
-import { cpuSecondsOf, machine, rssOf } from './proc.js';
+import { anonRssOf, cpuSecondsOf, machine, rssOf } from './proc.js';
 import { payloads, type Payload } from './payloads.js';
 
 const { values: args } = parseArgs({
@@ -88,12 +88,16 @@ interface Server {
   rss: RssSampler;
 }
 
-/** Samples a process's resident set every 20 ms; `peak` since the last reset. */
+/** Samples a process's resident set (and its anonymous part) every 20 ms; `peak` since the last reset. */
 class RssSampler {
   peak = 0;
+  peakAnon = 0;
   private timer: NodeJS.Timeout;
   constructor(private pid: number) {
-    this.timer = setInterval(() => (this.peak = Math.max(this.peak, rssOf(pid))), 20);
+    this.timer = setInterval(() => {
+      this.peak = Math.max(this.peak, rssOf(pid));
+      this.peakAnon = Math.max(this.peakAnon, anonRssOf(pid));
+    }, 20);
     this.timer.unref();
   }
   now(): number {
@@ -101,6 +105,7 @@ class RssSampler {
   }
   reset(): void {
     this.peak = this.now();
+    this.peakAnon = anonRssOf(this.pid);
   }
   stop(): void {
     clearInterval(this.timer);
@@ -302,7 +307,7 @@ interface Report {
   settings: { durationSeconds: number; warmupSeconds: number; connections: number; pipelining: 1; order: 'A-B-B-A per payload'; pinned: string; pacedRate: number };
   rows: Row[];
   startup: { bareMs: number; guardMs: number };
-  rss: { bare: { before: number; peak: number; after: number }; guard: { before: number; peak: number; after: number } };
+  rss: { bare: { before: number; peak: number; peakAnon: number; after: number }; guard: { before: number; peak: number; peakAnon: number; after: number } };
   targets: Array<{ target: string; value: string; met: boolean }>;
   long?: { requests: number; seconds: number; errors: number; samples: Array<{ requests: number; rss: number }>; growthBytes: number };
   e2e?: string;
@@ -353,8 +358,9 @@ function table(r: Report): string {
     ...paced,
     '',
     `ready after start: bare ${ms(r.startup.bareMs)}, cilium-guard ${ms(r.startup.guardMs)}`,
-    `RSS bare:         before ${mb(r.rss.bare.before)}, peak ${mb(r.rss.bare.peak)}, after ${mb(r.rss.bare.after)}`,
-    `RSS cilium-guard: before ${mb(r.rss.guard.before)}, peak ${mb(r.rss.guard.peak)}, after ${mb(r.rss.guard.after)}`,
+    `RSS bare:         before ${mb(r.rss.bare.before)}, peak ${mb(r.rss.bare.peak)} (anonymous ${mb(r.rss.bare.peakAnon)}), after ${mb(r.rss.bare.after)}`,
+    `RSS cilium-guard: before ${mb(r.rss.guard.before)}, peak ${mb(r.rss.guard.peak)} (anonymous ${mb(r.rss.guard.peakAnon)}), after ${mb(r.rss.guard.after)}`,
+    '  (anonymous: the process\'s own memory; the rest is mapped files, most of it the node binary, shared and reclaimable)',
   ];
   if (r.long) {
     out.push(
@@ -420,8 +426,8 @@ async function main(): Promise<number> {
     }
     await sleep(2000);
     const rss = {
-      bare: { before: before.bare, peak: bare.rss.peak, after: bare.rss.now() },
-      guard: { before: before.guard, peak: guard.rss.peak, after: guard.rss.now() },
+      bare: { before: before.bare, peak: bare.rss.peak, peakAnon: bare.rss.peakAnon, after: bare.rss.now() },
+      guard: { before: before.guard, peak: guard.rss.peak, peakAnon: guard.rss.peakAnon, after: guard.rss.now() },
     };
 
     let long: Report['long'];
