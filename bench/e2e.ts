@@ -30,18 +30,18 @@ import { openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { NAMESPACE, applyDocs, createNamespaces, installArgoCRDs, releaseDocs, render } from '../test/helpers/chart.js';
 import { clientCA as makeClientCA, issueClient } from '../test/helpers/client-certs.js';
 import { REPO } from '../test/helpers/corpus.js';
 import { type ControlPlane, freePort, startControlPlane } from '../test/helpers/kube.js';
 import { type GuardProcess, type Obj, application, startGuardProcess } from '../test/e2e/harness.js';
+import { benchArgs, numberArg } from './args.js';
 import { NODE_FLAGS } from './flags.js';
 import { cpuSecondsOf, machine, peakRssOf } from './proc.js';
 import { generateCertificates } from '../src/certs/dev.js';
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  {
     writes: { type: 'string', default: '400' },
     concurrency: { type: 'string', default: '1,8,32,128' },
     rounds: { type: 'string', default: '2' },
@@ -49,10 +49,12 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
-});
-const WRITES = Number(args.writes);
-const LEVELS = args.concurrency.split(',').map(Number);
-const ROUNDS = Number(args.rounds);
+  'usage: npm run bench:e2e [-- --writes 400] [--concurrency 1,8,32,128] [--rounds 2] [--no-peers]\n' +
+    '                          [--only floor,vap,webhook,guard-h1,guard-h2,kyverno] [--json]',
+);
+const WRITES = numberArg('writes', args.writes, 1);
+const LEVELS = args.concurrency.split(',').map((c) => numberArg('concurrency', c, 1));
+const ROUNDS = numberArg('rounds', args.rounds, 1);
 /** Hard bounds (E2E-NOTES: load tests are bounded in count and time). */
 const MAX_WRITES = 5000;
 const BLOCK_SECONDS = 120;

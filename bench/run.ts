@@ -22,17 +22,17 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writ
 import https from 'node:https';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { generateCertificates } from '../src/certs/dev.js';
 import { judge } from '../test/helpers/apiserver.js';
 import { REPO } from '../test/helpers/corpus.js';
+import { benchArgs, numberArg } from './args.js';
 import { NODE_FLAGS } from './flags.js';
 import { anonRssOf, cpuSecondsOf, machine, rssOf } from './proc.js';
 import { payloads, type Payload } from './payloads.js';
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(
+  {
     duration: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
     rate: { type: 'string', default: '500' },
@@ -47,17 +47,20 @@ const { values: args } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     setup: { type: 'string' },
   },
-});
-const DURATION = Number(args.duration);
-const WARMUP = Number(args.warmup);
-const CONNECTIONS = Number(args.connections);
-const ROUNDS = Number(args.rounds);
+  'usage: npm run bench [-- --duration 3] [--rounds 2] [--connections 10] [--rate 500] [--warmup 2] [--json] [--check]\n' +
+    '                      [--long [--requests 1000000]] [--cpu-prof DIR] [--only app-small,...] [--no-pin]\n' +
+    '                      [--setup parser,pino,options,default,metrics]',
+);
+const DURATION = numberArg('duration', args.duration, 0.1);
+const WARMUP = numberArg('warmup', args.warmup, 0);
+const CONNECTIONS = numberArg('connections', args.connections, 1);
+const ROUNDS = numberArg('rounds', args.rounds, 1);
 /**
  * The paced phase: one connection at a steady rate both servers keep up with, so each review is
  * alone on the server and its latency is service time plus jitter (GC, timers), not queueing.
  */
-const RATE = Number(args.rate);
-const LONG_REQUESTS = Number(args.requests);
+const RATE = numberArg('rate', args.rate, 1);
+const LONG_REQUESTS = numberArg('requests', args.requests, 1);
 /** Hard bounds: nothing here may run away (E2E-NOTES: load tests are bounded in count and time). */
 const MAX_DURATION_S = 30;
 const MAX_LONG_REQUESTS = 5_000_000;
