@@ -8,6 +8,7 @@
 // so sharing it between equal keys changes no answer. Pure: no I/O, no clock.
 import { LRUCache } from 'lru-cache';
 import type { PolicyConfig } from './config.js';
+import { jsonEqual } from './json.js';
 import type { RenderSource } from './identify.js';
 import type { JsonObject } from './types.js';
 import type { AppContext } from './values/argocd-helm.js';
@@ -126,30 +127,6 @@ export function contentKey(src: RenderSource, ctx: AppContext): ContentKey | nul
   return { hash: h >>> 0, size: SHARED.maxEntrySize - budget, path: src.path, kind: src.kind, ctx, source: src.source };
 }
 
-/**
- * Equal as JSON values (numbers by value, keys as sets). Key order, which Argo CD ignores (Go
- * reads an object into a map) but a message may follow, is compared through the fingerprint,
- * which is order-sensitive. Both sides passed fingerprint(): no -0, no cycle, bounded depth.
- */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  let n = 0;
-  for (const k in a) {
-    if (!hasOwn.call(a, k)) continue;
-    if (!hasOwn.call(b, k) || !sameJson((a as JsonObject)[k], (b as JsonObject)[k])) return false;
-    n++;
-  }
-  for (const k in b) if (hasOwn.call(b, k)) n--;
-  return n === 0;
-}
-
 export function sameContent(a: ContentKey, b: ContentKey): boolean {
   return (
     a.hash === b.hash &&
@@ -160,7 +137,9 @@ export function sameContent(a: ContentKey, b: ContentKey): boolean {
     a.ctx.instanceName === b.ctx.instanceName &&
     a.ctx.destinationNamespace === b.ctx.destinationNamespace &&
     a.ctx.project === b.ctx.project &&
-    sameJson(a.source, b.source)
+    // Equal as JSON values, keys as sets. Key order, which Argo CD ignores (Go reads an object into a
+    // map) but a message may follow, is compared through the fingerprint, which is order-sensitive.
+    jsonEqual(a.source, b.source)
   );
 }
 
