@@ -108,6 +108,27 @@ t.test('kubectl: create, apply, patch, server-side apply and delete of Applicati
   await kubectl(['delete', 'application', 'cilium-ssa', '-n', 'argocd', '--wait=false']);
 });
 
+t.test('break-glass: the on-call group deletes the Cilium Application, finalizer and all, without asking cilium-guard', async (t) => {
+  let out = await kubectl(['create', '-f', '-'], application('cilium-glass'));
+  t.equal(out.code, 0, out.stderr);
+  const created = await get('application', 'cilium-glass');
+  t.ok(created?.metadata.finalizers?.includes('resources-finalizer.argocd.argoproj.io'), 'with the resources finalizer');
+  out = await kubectl(['delete', 'application', 'cilium-glass', '-n', 'argocd', '--wait=false']);
+  t.match(out.stderr, denial(VALIDATING, 'Application argocd/cilium-glass', 'D1'), 'anyone else is refused');
+  // The chart's matchConditions leave the break-glass group out: the API server does not call.
+  const reviews = await counted(async () => {
+    out = await kubectl(['delete', 'application', 'cilium-glass', '-n', 'argocd', '--wait=false'], undefined, c.asBreakGlass);
+  });
+  t.equal(out.code, 0, `break-glass delete admitted: ${out.stderr}`);
+  t.equal(reviews, 0, 'cilium-guard was not asked');
+  // Argo CD's finalizer now holds it until the cascade runs (no Argo CD here): it is being deleted.
+  const deleting = await get('application', 'cilium-glass');
+  t.type(deleting?.metadata.deletionTimestamp, 'string', 'marked for deletion');
+  out = await kubectl(['patch', 'application', 'cilium-glass', '-n', 'argocd', '--type=json', '-p', json([{ op: 'remove', path: '/metadata/finalizers' }])], undefined, c.asBreakGlass);
+  t.equal(out.code, 0, out.stderr);
+  await eventually('the Application to go', async () => ((await get('application', 'cilium-glass')) === null ? true : undefined), 10_000);
+});
+
 t.test('dry run: judged the same, stored nothing, and cilium-guard saw dryRun', async (t) => {
   const bad = application('dry', (a) => (a.spec.source.helm.valuesObject.kubeProxyReplacement = 'strict'));
   const out = await kubectl(['apply', '--dry-run=server', '-f', '-'], bad);
