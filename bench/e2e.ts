@@ -12,11 +12,13 @@
 // At each concurrency (1, 8, 32, 128 writers) each namespace gets the same Application writes
 // (a CREATE and then an UPDATE that changes spec, one app in four a Cilium app, the rest other
 // apps), in rounds whose order rotates so drift in the machine's load hits every side alike.
-// While one side's writes are measured, every other webhook process is stopped (SIGSTOP): Kyverno
-// used 0.76 of the machine's two cores while other namespaces were written (2026-11-28), which
-// slowed every side's writes, the floor's included (p50 8.4 ms against 2.9 ms without it). A
-// stopped webhook is resumed for its own writes once its CPU use has settled (at most 10 s). The
-// warm-ups run with every webhook live, and what each uses there while not called is reported.
+// Each side is measured alone: every measured block checks, by the API server's call counts per
+// webhook, that no other side's webhook was called (Kyverno's was, for every side's writes, until
+// 2026-11-28: the floor's p50 was 8.4 ms with it and 2.9 ms without), and while it runs every other
+// webhook process is stopped (SIGSTOP), so that none's background work (Kyverno's health-check
+// lease, its controllers) shares the two cores. A stopped webhook is resumed for its own writes once
+// its CPU use has settled (at most 10 s). The warm-ups run with every webhook live, and what each
+// uses there while not called is reported.
 // Writers talk to the API server on 127.0.0.1; the API server reaches every webhook by URL on
 // 127.0.0.1 (E2E-NOTES' network rule). Every loop is bounded in count and in time.
 //
